@@ -1,0 +1,16 @@
+//! The contract between browser and server: one module per flow, with its DTOs and its
+//! `#[server]` functions. Under `ssr`, each module also declares the trait its server
+//! functions delegate to; `server/src/flows/` implements those traits.
+//!
+//! Every state-changing server function takes a `csrf` argument: the hydrated client
+//! sends only the function's arguments, so the token must be one of them to travel. The
+//! HTTP middleware checks it before the function runs (forms carry it via `CsrfField`).
+
+mod error;
+pub mod portal;
+pub mod signin;
+
+pub use error::AppError;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;

@@ -1,0 +1,57 @@
+//! The error summary at the top of a form (GOV.UK pattern): a heading, then one link per
+//! problem to the field concerned. It takes focus when it appears so screen readers
+//! announce it, with or without JavaScript (`autofocus`).
+
+use leptos::{html, prelude::*};
+
+use crate::{i18n::Msg, t};
+
+/// One problem: its message, and the id of the field it concerns (if any).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub field_id: Option<&'static str>,
+}
+
+#[component]
+pub fn ErrorSummary(problems: Vec<Problem>) -> impl IntoView {
+    let summary = NodeRef::<html::Div>::new();
+    // After a client-side submit the summary appears without a page load: focus it.
+    Effect::new(move |_| {
+        if let Some(element) = summary.get() {
+            let _ = element.focus();
+        }
+    });
+    (!problems.is_empty()).then(|| {
+        view! {
+            <div
+                class="error-summary"
+                role="alert"
+                aria-labelledby="error-summary-title"
+                tabindex="-1"
+                autofocus
+                node_ref=summary
+            >
+                <h2 id="error-summary-title" class="error-summary__title">
+                    {t(Msg::FormErrorSummaryTitle)}
+                </h2>
+                <ul class="error-summary__list">
+                    {problems
+                        .into_iter()
+                        .map(|problem| match problem.field_id {
+                            Some(id) => {
+                                view! {
+                                    <li>
+                                        <a href=format!("#{id}")>{problem.message}</a>
+                                    </li>
+                                }
+                                    .into_any()
+                            }
+                            None => view! { <li>{problem.message}</li> }.into_any(),
+                        })
+                        .collect_view()}
+                </ul>
+            </div>
+        }
+    })
+}

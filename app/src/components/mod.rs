@@ -1,0 +1,8 @@
+//! Building blocks every page uses, so accessibility is done once.
+
+pub mod error_summary;
+pub mod form;
+pub mod language_switch;
+pub mod layout;
+pub mod password_checklist;
+pub mod portal;

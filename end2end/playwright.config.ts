@@ -1,0 +1,89 @@
+import path from 'node:path';
+import { defineConfig } from '@playwright/test';
+
+/**
+ * Sésame's end-to-end suite: Debian's Chromium, every spec twice — once with JavaScript
+ * (SSR + hydration, client-side navigation) and once without (plain HTML forms, 303
+ * redirects). One worker: the machine has 2 cores and the server one SQLite database.
+ *
+ * Run from this directory after a release build (`cargo leptos build --release`), or let
+ * `scripts/test.sh` at the top of the repository build and run everything.
+ */
+
+// The site's location lives in Leptos.toml only; scripts/leptos-env exports it.
+const siteRoot = process.env.LEPTOS_SITE_ROOT;
+if (!siteRoot) {
+  throw new Error('LEPTOS_SITE_ROOT is not set: run `eval "$(../scripts/leptos-env)"` first (scripts/test.sh does)');
+}
+
+const PORT = 3100;
+const BASE_URL = `http://127.0.0.1:${PORT}`;
+
+export default defineConfig({
+  testDir: './tests',
+  outputDir: 'test-results',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
+
+  use: {
+    baseURL: BASE_URL,
+    browserName: 'chromium',
+    headless: true,
+    // A French-speaking browser: the portal's default language is then French, so a test
+    // that reaches English did so through `?lang=` or the language cookie.
+    locale: 'fr-CA',
+    timezoneId: 'America/Montreal',
+    viewport: { width: 1280, height: 800 },
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      // Never a downloaded browser build: the registry-installed Debian package.
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+
+  projects: [
+    { name: 'js', use: { javaScriptEnabled: true } },
+    { name: 'nojs', use: { javaScriptEnabled: false } },
+  ],
+
+  // Playwright starts the web server *before* globalSetup runs, so the fresh state
+  // (empty database, mailbox and key) is made by the server's own command line.
+  webServer: {
+    command:
+      "sh -c 'rm -rf ../var/e2e && mkdir -p ../var/e2e/mail && exec ../target/release/sesame serve --demo --addr 127.0.0.1:3100'",
+    cwd: '.',
+    url: `${BASE_URL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    env: {
+      SESAME_DATABASE_URL: 'sqlite:../var/e2e/sesame.db',
+      SESAME_MAIL_DIR: '../var/e2e/mail',
+      SESAME_SECRET_KEY_FILE: '../var/e2e/secret.key',
+      SESAME_PUBLIC_URL: BASE_URL,
+      // Every test signs in from 127.0.0.1: keep the per-address limit out of the way…
+      SESAME_THROTTLE_SIGNIN_PER_ADDRESS: '10000',
+      // …and pin the per-account limit the throttle test counts on (the default).
+      SESAME_THROTTLE_SIGNIN_PER_ACCOUNT: '5',
+      LEPTOS_SITE_ROOT: path.resolve('..', siteRoot),
+    },
+  },
+});

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds the release server and client (WASM, JS, CSS, assets under target/site) with
+# cargo-leptos, taking the site settings from Leptos.toml. Installs missing tools first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-tools.sh
+eval "$(scripts/leptos-env)"
+# npm's wasm-opt (binaryen 132) first: Debian's is too old (see BUILD.md).
+export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+cargo leptos build --release

@@ -1,0 +1,524 @@
+//! Sésame's configuration: one TOML file (`SESAME_CONFIG`, see `sesame.example.toml`),
+//! every setting of which can be overridden by a `SESAME_<SECTION>_<KEY>` environment
+//! variable (`SESAME_DATABASE_URL`, `SESAME_MAIL_DIR`, `SESAME_PUBLIC_URL`...). The
+//! variable names are derived from the settings themselves, so none can be forgotten.
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use app::{
+    api::portal::{Institution, LocalizedText},
+    policy::PasswordPolicy,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The public base URL of the portal; every link in mail is built from it, and
+    /// cookies are `Secure` when it is `https`.
+    pub public_url: String,
+    /// File holding the server's secret key (HMAC of tokens, CSRF); created if absent.
+    /// With several instances, every instance must read the same key.
+    pub secret_key_file: PathBuf,
+    /// Header carrying the client address when behind a trusted reverse proxy
+    /// (e.g. `x-forwarded-for`); empty: the TCP peer address.
+    pub client_ip_header: String,
+    /// `text` (default) or `json` (one JSON object per log line).
+    pub log_format: String,
+    pub database: DatabaseConfig,
+    pub mail: MailConfig,
+    pub smtp: SmtpConfig,
+    pub institution: InstitutionConfig,
+    /// The password policy (`[password]`: min_length, require_digit...).
+    pub password: PasswordPolicy,
+    pub hashing: HashingConfig,
+    pub sessions: SessionConfig,
+    pub throttle: ThrottleConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite:var/sesame.db` (default) or `postgres://user@host/db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// `file` (one `.eml` per message in `dir`) or `smtp`.
+    pub transport: String,
+    pub dir: PathBuf,
+    pub from: String,
+    /// Tries before a message is given up (it stays in the outbox, marked failed).
+    pub max_attempts: u32,
+    /// First retry delay; doubles at each try.
+    pub retry_base_secs: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    /// `starttls` (required), `tls` (implicit TLS, port 465) or `none` (local relays only).
+    pub security: String,
+    pub username: String,
+    pub password: String,
+    pub timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InstitutionConfig {
+    pub name_fr: String,
+    pub name_en: String,
+    pub logo_url: String,
+    pub helpdesk_phone: String,
+    pub helpdesk_hours_fr: String,
+    pub helpdesk_hours_en: String,
+    pub helpdesk_email: String,
+    /// IANA time zone of the institution (end-of-day deadlines are computed in it).
+    pub time_zone: String,
+    /// Brand colours, as CSS colours; served as custom properties in `/branding.css`.
+    pub color_primary: String,
+    pub color_primary_dark: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HashingConfig {
+    /// argon2id memory in KiB, iterations and lanes (OWASP: 19 MiB, 2, 1).
+    pub hash_memory_kib: u32,
+    pub hash_iterations: u32,
+    pub hash_parallelism: u32,
+    /// Hashes computed at once; each holds `hash_memory_kib` of memory.
+    pub hash_concurrency: usize,
+    /// How long a request waits for a hashing slot before it gets 503.
+    pub hash_queue_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    pub idle_timeout_minutes: i64,
+    pub absolute_timeout_hours: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Failed sign-ins per login within the window before a lockout.
+    pub signin_per_account: i64,
+    /// Failed sign-ins per client address within the window before a lockout.
+    pub signin_per_address: i64,
+    pub window_minutes: i64,
+    pub lockout_minutes: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:3000".into(),
+            secret_key_file: "var/secret.key".into(),
+            client_ip_header: String::new(),
+            log_format: "text".into(),
+            database: DatabaseConfig::default(),
+            mail: MailConfig::default(),
+            smtp: SmtpConfig::default(),
+            institution: InstitutionConfig::default(),
+            password: PasswordPolicy::default(),
+            hashing: HashingConfig::default(),
+            sessions: SessionConfig::default(),
+            throttle: ThrottleConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite:var/sesame.db".into(),
+            max_connections: 10,
+        }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: "file".into(),
+            dir: "var/mail".into(),
+            from: "Sésame <no-reply@sesame.invalid>".into(),
+            max_attempts: 8,
+            retry_base_secs: 5,
+        }
+    }
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: "localhost".into(),
+            port: 587,
+            security: "starttls".into(),
+            username: String::new(),
+            password: String::new(),
+            timeout_secs: 15,
+        }
+    }
+}
+
+impl Default for InstitutionConfig {
+    fn default() -> Self {
+        Self {
+            name_fr: "Votre établissement".into(),
+            name_en: "Your institution".into(),
+            logo_url: "/logo.svg".into(),
+            helpdesk_phone: "—".into(),
+            helpdesk_hours_fr: "heures de bureau".into(),
+            helpdesk_hours_en: "business hours".into(),
+            helpdesk_email: String::new(),
+            time_zone: "America/Montreal".into(),
+            color_primary: "#1d4f91".into(),
+            color_primary_dark: "#8fb8ff".into(),
+        }
+    }
+}
+
+impl Default for HashingConfig {
+    fn default() -> Self {
+        Self {
+            hash_memory_kib: 19 * 1024,
+            hash_iterations: 2,
+            hash_parallelism: 1,
+            hash_concurrency: 4,
+            hash_queue_timeout_ms: 2_000,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_minutes: 30,
+            absolute_timeout_hours: 12,
+        }
+    }
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            signin_per_account: 5,
+            signin_per_address: 50,
+            window_minutes: 15,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the defaults, then the file named by `SESAME_CONFIG` (if any), then the
+    /// `SESAME_*` variables.
+    pub fn load() -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let file = env
+            .get("SESAME_CONFIG")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        Config::load_from(file, &env)
+    }
+
+    pub fn load_from(
+        file: Option<PathBuf>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let mut value = toml::Value::try_from(Config::default())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let from_file: toml::Value = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            merge(&mut value, from_file);
+            // Catch misspelt keys now, with the file's name in the message.
+            value
+                .clone()
+                .try_into::<Config>()
+                .map_err(|e| ConfigError::Parse {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        apply_env(&mut value, "SESAME", env)?;
+        let config: Config = value
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Every environment variable that overrides a setting, with its current value.
+    pub fn env_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if let Ok(value) = toml::Value::try_from(self) {
+            collect_names(&value, "SESAME", &mut names);
+        }
+        names
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.public_url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "public_url must start with http:// or https://: {url:?}"
+            )));
+        }
+        if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
+        {
+            return Err(ConfigError::Invalid(
+                "database.url must start with sqlite: or postgres://".into(),
+            ));
+        }
+        if !matches!(self.mail.transport.as_str(), "file" | "smtp") {
+            return Err(ConfigError::Invalid(
+                "mail.transport must be file or smtp".into(),
+            ));
+        }
+        if !matches!(self.smtp.security.as_str(), "starttls" | "tls" | "none") {
+            return Err(ConfigError::Invalid(
+                "smtp.security must be starttls, tls or none".into(),
+            ));
+        }
+        if jiff::tz::TimeZone::get(&self.institution.time_zone).is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "unknown time zone {:?}",
+                self.institution.time_zone
+            )));
+        }
+        if self.hashing.hash_concurrency == 0 {
+            return Err(ConfigError::Invalid(
+                "hashing.hash_concurrency must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the portal is served over HTTPS (cookies then `Secure` and `__Host-`).
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The public URL without a trailing slash, to append paths to.
+    pub fn public_base(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+
+    pub fn institution(&self) -> Institution {
+        let i = &self.institution;
+        Institution {
+            name: LocalizedText {
+                fr: i.name_fr.clone(),
+                en: i.name_en.clone(),
+            },
+            logo_url: i.logo_url.clone(),
+            helpdesk_phone: i.helpdesk_phone.clone(),
+            helpdesk_hours: LocalizedText {
+                fr: i.helpdesk_hours_fr.clone(),
+                en: i.helpdesk_hours_en.clone(),
+            },
+            helpdesk_email: i.helpdesk_email.clone(),
+        }
+    }
+}
+
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(base), toml::Value::Table(over)) => {
+            for (key, value) in over {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, over) => *base = over,
+    }
+}
+
+fn env_name(prefix: &str, key: &str) -> String {
+    format!("{prefix}_{}", key.to_ascii_uppercase())
+}
+
+fn apply_env(
+    value: &mut toml::Value,
+    prefix: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<(), ConfigError> {
+    let toml::Value::Table(table) = value else {
+        return Ok(());
+    };
+    for (key, child) in table.iter_mut() {
+        let name = env_name(prefix, key);
+        if let toml::Value::Table(_) = child {
+            apply_env(child, &name, env)?;
+            continue;
+        }
+        let Some(raw) = env.get(&name) else { continue };
+        let bad = |message: &str| ConfigError::Env {
+            name: name.clone(),
+            message: message.into(),
+        };
+        *child = match child {
+            toml::Value::String(_) => toml::Value::String(raw.clone()),
+            toml::Value::Integer(_) => toml::Value::Integer(
+                raw.trim()
+                    .parse()
+                    .map_err(|_| bad("expected a whole number"))?,
+            ),
+            toml::Value::Float(_) => {
+                toml::Value::Float(raw.trim().parse().map_err(|_| bad("expected a number"))?)
+            }
+            toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => return Err(bad("expected true or false")),
+            }),
+            _ => toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .ok_or_else(|| bad("expected a TOML value"))?,
+        };
+    }
+    Ok(())
+}
+
+fn collect_names(value: &toml::Value, prefix: &str, names: &mut Vec<String>) {
+    if let toml::Value::Table(table) = value {
+        for (key, child) in table {
+            let name = env_name(prefix, key);
+            match child {
+                toml::Value::Table(_) => collect_names(child, &name, names),
+                _ => names.push(name),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_ones() {
+        let config = Config::load_from(None, &env(&[])).expect("defaults load");
+        assert_eq!(config.database.url, "sqlite:var/sesame.db");
+        assert_eq!(config.mail.dir, PathBuf::from("var/mail"));
+        assert_eq!(config.password.min_length, 14);
+        assert_eq!(config.hashing.hash_memory_kib, 19 * 1024);
+    }
+
+    #[test]
+    fn the_documented_variables_override_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("sesame.toml");
+        std::fs::write(
+            &file,
+            "public_url = \"https://file.example\"\n[mail]\ndir = \"/from/file\"\n",
+        )
+        .expect("write");
+        let config = Config::load_from(
+            Some(file),
+            &env(&[
+                ("SESAME_DATABASE_URL", "postgres://db/sesame"),
+                ("SESAME_MAIL_DIR", "/from/env"),
+                ("SESAME_PASSWORD_MIN_LENGTH", "16"),
+                ("SESAME_THROTTLE_SIGNIN_PER_ACCOUNT", "3"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(config.public_url, "https://file.example");
+        assert_eq!(config.database.url, "postgres://db/sesame");
+        assert_eq!(config.mail.dir, PathBuf::from("/from/env"));
+        assert_eq!(config.password.min_length, 16);
+        assert_eq!(config.throttle.signin_per_account, 3);
+        assert!(config.is_https());
+    }
+
+    #[test]
+    fn every_setting_has_a_variable() {
+        let names = Config::default().env_names();
+        for expected in [
+            "SESAME_PUBLIC_URL",
+            "SESAME_DATABASE_URL",
+            "SESAME_MAIL_DIR",
+            "SESAME_SMTP_PASSWORD",
+            "SESAME_PASSWORD_REQUIRE_DIGIT",
+            "SESAME_INSTITUTION_TIME_ZONE",
+        ] {
+            assert!(
+                names.contains(&expected.to_string()),
+                "{expected} missing from {names:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sesame.example.toml");
+        let config = Config::load_from(Some(example), &env(&[])).expect("the example loads");
+        assert_eq!(config.institution.helpdesk_phone, "514-987-3000 poste 5050");
+        assert!(config.is_https());
+    }
+
+    #[test]
+    fn mistakes_are_reported_clearly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("sesame.toml");
+        std::fs::write(&file, "[mail]\ndirr = \"x\"\n").expect("write");
+        let err = Config::load_from(Some(file), &env(&[])).expect_err("unknown key");
+        assert!(err.to_string().contains("dirr"), "{err}");
+        let err = Config::load_from(None, &env(&[("SESAME_PASSWORD_MIN_LENGTH", "many")]))
+            .expect_err("bad number");
+        assert!(
+            err.to_string().contains("SESAME_PASSWORD_MIN_LENGTH"),
+            "{err}"
+        );
+        let err = Config::load_from(
+            None,
+            &env(&[("SESAME_INSTITUTION_TIME_ZONE", "Mars/Olympus")]),
+        )
+        .expect_err("bad zone");
+        assert!(err.to_string().contains("Mars/Olympus"), "{err}");
+    }
+}

@@ -1,0 +1,45 @@
+//! The flows' logic: one module per flow, each implementing its contract's trait from
+//! `app::api`, over the store, the outbox, the clock and the hasher.
+
+pub mod portal;
+pub mod signin;
+
+use std::sync::Arc;
+
+use app::api::ssr::{RequestMeta, Services};
+use sqlx::{Any, Executor};
+
+use crate::{
+    error::Result,
+    state::Sesame,
+    store::audit::{self, AuditEvent, AuditKind},
+};
+
+/// The services handed to server functions.
+pub fn services(sesame: &Sesame) -> Services {
+    Services {
+        portal: Arc::new(portal::Portal(sesame.clone())),
+        sign_in: Arc::new(signin::SignInFlow(sesame.clone())),
+    }
+}
+
+/// Audits what a person did through this request (address and request id included).
+pub(crate) async fn audit_request<'e>(
+    db: impl Executor<'e, Database = Any>,
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    kind: AuditKind,
+    person_id: Option<&str>,
+    detail: serde_json::Value,
+) -> Result<()> {
+    let client_ip = meta.client_ip.to_string();
+    let event = AuditEvent {
+        kind,
+        person_id,
+        actor_id: None,
+        client_ip: Some(&client_ip),
+        request_id: Some(&meta.request_id),
+        detail,
+    };
+    audit::record(db, event, sesame.clock.now_ms()).await
+}

@@ -1,0 +1,342 @@
+//! Sign in and sign out.
+//!
+//! ```mermaid
+//! stateDiagram-v2
+//!     [*] --> SignedIn: right login and password, not throttled
+//!     [*] --> Refused: wrong login or password / throttled
+//!     Refused --> Refused: another failure (same flow, same browser)
+//!     Refused --> SignedIn: right login and password
+//!     SignedIn --> [*]: sign out, idle or absolute timeout
+//! ```
+//!
+//! Only refusals create a flow row (`kind = signin`, state `refused`): it remembers the
+//! login typed and the message to show, so the page after the redirect can show them
+//! without JavaScript. Unknown logins and wrong passwords take the same path, the same
+//! argon2 work and the same answer.
+
+use app::{
+    api::{
+        AppError,
+        signin::{SignInApi, SignInOutcome, SignInView},
+        ssr::RequestMeta,
+    },
+    i18n::Msg,
+    policy::login::{MAX_LOGIN_LENGTH, normalize_login},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::audit_request;
+use crate::{
+    cookies,
+    crypto::tokens::random_token,
+    error::Result,
+    state::Sesame,
+    store::{
+        audit::AuditKind,
+        flows::{self, NewFlow},
+        new_id,
+        people::{self, AccountState, PersonRow},
+        sessions::{self, NewSession},
+        throttle::{self, Rule},
+    },
+};
+
+const KIND: &str = "signin";
+const REFUSED: &str = "refused";
+/// How long a refused sign-in page keeps its message.
+const FLOW_TTL_SECS: i64 = 15 * 60;
+/// Longest password looked at (the policy allows 256 characters; anything longer is
+/// refused without hashing megabytes).
+const MAX_PASSWORD_BYTES: usize = 4096;
+
+pub struct SignInFlow(pub Sesame);
+
+/// What a refused flow remembers (server-only).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RefusedData {
+    login: String,
+    error: Option<Msg>,
+    retry_minutes: Option<u32>,
+}
+
+#[async_trait::async_trait]
+impl SignInApi for SignInFlow {
+    async fn view(
+        &self,
+        meta: &RequestMeta,
+        flow_id: Option<String>,
+    ) -> Result<SignInView, AppError> {
+        view(&self.0, meta, flow_id)
+            .await
+            .map_err(|e| e.into_app_error(&meta.request_id))
+    }
+
+    async fn sign_in(
+        &self,
+        meta: &RequestMeta,
+        login: String,
+        password: String,
+        flow_id: Option<String>,
+    ) -> Result<SignInOutcome, AppError> {
+        sign_in(&self.0, meta, &login, &password, flow_id)
+            .await
+            .map_err(|e| e.into_app_error(&meta.request_id))
+    }
+
+    async fn sign_out(&self, meta: &RequestMeta) -> Result<String, AppError> {
+        sign_out(&self.0, meta)
+            .await
+            .map_err(|e| e.into_app_error(&meta.request_id))
+    }
+}
+
+fn binding(sesame: &Sesame, meta: &RequestMeta) -> String {
+    sesame.key.keyed_hash("flow-binding", &meta.device_id)
+}
+
+async fn view(sesame: &Sesame, meta: &RequestMeta, flow_id: Option<String>) -> Result<SignInView> {
+    let Some(flow_id) = flow_id else {
+        return Ok(SignInView::default());
+    };
+    let Some(flow) = flows::find(&sesame.store.pool, &flow_id, KIND).await? else {
+        return Ok(SignInView::default());
+    };
+    if flow.binding_hash != binding(sesame, meta) {
+        // Someone else's flow (a shared URL): show a fresh page, reveal nothing.
+        return Ok(SignInView::default());
+    }
+    if flow.expires_at <= sesame.clock.now_secs() {
+        return Ok(SignInView {
+            error: Some(Msg::SigninExpired),
+            ..Default::default()
+        });
+    }
+    let data: RefusedData = serde_json::from_str(&flow.data).unwrap_or_default();
+    Ok(SignInView {
+        login: data.login,
+        error: data.error,
+        retry_minutes: data.retry_minutes,
+    })
+}
+
+fn throttle_keys(sesame: &Sesame, login: &str, meta: &RequestMeta) -> (String, String) {
+    (
+        format!("signin:login:{}", sesame.key.keyed_hash("throttle", login)),
+        format!("signin:ip:{}", meta.client_ip),
+    )
+}
+
+async fn sign_in(
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    login: &str,
+    password: &str,
+    flow_id: Option<String>,
+) -> Result<SignInOutcome> {
+    let pool = &sesame.store.pool;
+    let login = normalize_login(login);
+    let now = sesame.clock.now_secs();
+    let (login_key, ip_key) = throttle_keys(sesame, &login, meta);
+    let limits = &sesame.config.throttle;
+
+    let locked = match (
+        throttle::locked_for(pool, &login_key, now).await?,
+        throttle::locked_for(pool, &ip_key, now).await?,
+    ) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(seconds) = locked {
+        audit_request(
+            pool,
+            sesame,
+            meta,
+            AuditKind::SignInThrottled,
+            None,
+            json!({}),
+        )
+        .await?;
+        return refuse(
+            sesame,
+            meta,
+            flow_id,
+            &login,
+            Msg::SigninThrottled,
+            Some(seconds),
+        )
+        .await;
+    }
+
+    let acceptable =
+        login.chars().count() <= MAX_LOGIN_LENGTH && password.len() <= MAX_PASSWORD_BYTES;
+    let person = if acceptable && !login.is_empty() {
+        people::find_by_login(pool, &login).await?
+    } else {
+        None
+    };
+    let usable = person
+        .as_ref()
+        .filter(|p| p.state() == Some(AccountState::Active));
+    let stored_hash = usable.and_then(|p| p.password_hash.as_deref());
+    // The dummy hash runs for unknown, inactive and password-less accounts alike.
+    let checked_password = if password.len() <= MAX_PASSWORD_BYTES {
+        password
+    } else {
+        ""
+    };
+    let verified = sesame.hasher.verify(stored_hash, checked_password).await? && acceptable;
+
+    if let (true, Some(person)) = (verified, usable) {
+        throttle::clear(pool, &login_key).await?;
+        let cookie = open_session(sesame, meta, person).await?;
+        return Ok(SignInOutcome::SignedIn {
+            session_cookie: cookie,
+        });
+    }
+
+    let rule = |limit| Rule {
+        limit,
+        window_secs: limits.window_minutes * 60,
+        lockout_secs: limits.lockout_minutes * 60,
+    };
+    let login_lock =
+        throttle::record_failure(pool, &login_key, rule(limits.signin_per_account), now).await?;
+    let ip_lock =
+        throttle::record_failure(pool, &ip_key, rule(limits.signin_per_address), now).await?;
+    let reason = match (&person, usable, stored_hash) {
+        (None, _, _) => "unknown_login",
+        (Some(_), None, _) => "account_not_active",
+        (Some(_), Some(_), None) => "no_password",
+        _ => "wrong_password",
+    };
+    audit_request(
+        pool,
+        sesame,
+        meta,
+        AuditKind::SignInFailed,
+        person.as_ref().map(|p| p.id.as_str()),
+        json!({ "reason": reason, "locked": login_lock.or(ip_lock).is_some() }),
+    )
+    .await?;
+    let (message, locked) = match login_lock.or(ip_lock) {
+        Some(seconds) => (Msg::SigninThrottled, Some(seconds)),
+        None => (Msg::SigninInvalidCredentials, None),
+    };
+    refuse(sesame, meta, flow_id, &login, message, locked).await
+}
+
+/// Records the refusal in this browser's flow (a new one if needed) and names it.
+async fn refuse(
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    flow_id: Option<String>,
+    login: &str,
+    error: Msg,
+    locked_secs: Option<i64>,
+) -> Result<SignInOutcome> {
+    let pool = &sesame.store.pool;
+    let now = sesame.clock.now_secs();
+    let shown_login: String = login.chars().take(MAX_LOGIN_LENGTH).collect();
+    let data = serde_json::to_string(&RefusedData {
+        login: shown_login,
+        error: Some(error),
+        retry_minutes: locked_secs.map(|s| u32::try_from((s + 59) / 60).unwrap_or(u32::MAX)),
+    })?;
+    let binding_hash = binding(sesame, meta);
+    if let Some(id) = flow_id
+        && let Some(flow) = flows::find(pool, &id, KIND).await?
+        && flow.binding_hash == binding_hash
+        && flows::transition(pool, &id, REFUSED, REFUSED, &data, now).await?
+    {
+        return Ok(SignInOutcome::Refused { flow_id: id });
+    }
+    let id = new_id();
+    flows::insert(
+        pool,
+        &NewFlow {
+            id: &id,
+            kind: KIND,
+            state: REFUSED,
+            person_id: None,
+            locale: meta.locale.code(),
+            binding_hash: &binding_hash,
+            expires_at: now + FLOW_TTL_SECS,
+            data: &data,
+        },
+        now,
+    )
+    .await?;
+    Ok(SignInOutcome::Refused { flow_id: id })
+}
+
+async fn open_session(sesame: &Sesame, meta: &RequestMeta, person: &PersonRow) -> Result<String> {
+    let token = random_token();
+    let id_hash = sesame.key.keyed_hash("session", &token);
+    let now = sesame.clock.now_secs();
+    let mut tx = sesame.store.pool.begin().await?;
+    sessions::insert(
+        &mut *tx,
+        &NewSession {
+            id_hash: &id_hash,
+            person_id: &person.id,
+            expires_at: now + sesame.config.sessions.absolute_timeout_hours * 3600,
+            client_ip: &meta.client_ip.to_string(),
+            user_agent: &meta.user_agent.chars().take(300).collect::<String>(),
+        },
+        now,
+    )
+    .await?;
+    audit_request(
+        &mut *tx,
+        sesame,
+        meta,
+        AuditKind::SignInSucceeded,
+        Some(&person.id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(cookies::set(
+        cookies::SESSION,
+        &token,
+        meta.secure,
+        true,
+        None,
+    ))
+}
+
+/// The person signed in on this request, if the session cookie names a live session.
+pub async fn current_person(sesame: &Sesame, meta: &RequestMeta) -> Result<Option<PersonRow>> {
+    let Some(token) = &meta.session_token else {
+        return Ok(None);
+    };
+    let id_hash = sesame.key.keyed_hash("session", token);
+    let idle = sesame.config.sessions.idle_timeout_minutes * 60;
+    let Some(session) =
+        sessions::find_live(&sesame.store.pool, &id_hash, sesame.clock.now_secs(), idle).await?
+    else {
+        return Ok(None);
+    };
+    let person = people::find_by_id(&sesame.store.pool, &session.person_id).await?;
+    Ok(person.filter(|p| p.state() == Some(AccountState::Active)))
+}
+
+async fn sign_out(sesame: &Sesame, meta: &RequestMeta) -> Result<String> {
+    if let Some(token) = &meta.session_token {
+        let id_hash = sesame.key.keyed_hash("session", token);
+        let person = current_person(sesame, meta).await?;
+        if sessions::delete(&sesame.store.pool, &id_hash).await? {
+            audit_request(
+                &sesame.store.pool,
+                sesame,
+                meta,
+                AuditKind::SignedOut,
+                person.as_ref().map(|p| p.id.as_str()),
+                json!({}),
+            )
+            .await?;
+        }
+    }
+    Ok(cookies::clear(cookies::SESSION, meta.secure))
+}

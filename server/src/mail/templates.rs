@@ -1,0 +1,53 @@
+//! Localized messages, each with a plain-text and an HTML part built from the same texts.
+
+use app::i18n::{Locale, Msg};
+
+use super::RenderedMail;
+
+/// Wraps paragraphs of plain text into the HTML part, escaped, in the message's language.
+fn html_document(locale: Locale, subject: &str, text: &str) -> String {
+    let paragraphs: String = text
+        .split("\n\n")
+        .map(|p| {
+            format!(
+                "<p>{}</p>\n",
+                html_escape::encode_text(p).replace('\n', "<br>")
+            )
+        })
+        .collect();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
+         <body style=\"font-family: system-ui, sans-serif; line-height: 1.5; max-width: 40em;\">\n{paragraphs}</body>\n</html>\n",
+        lang = locale.code(),
+        title = html_escape::encode_text(subject),
+    )
+}
+
+/// `sesame admin send-test-mail`: proves the transport works.
+pub fn test_message(locale: Locale, institution: &str) -> RenderedMail {
+    let subject = locale.text(Msg::MailTestSubject).to_owned();
+    let text = locale.format(Msg::MailTestBody, &[("institution", institution)]);
+    let html = html_document(locale, &subject, &text);
+    RenderedMail {
+        subject,
+        text,
+        html,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_parts_are_in_the_requested_language_and_escaped() {
+        let fr = test_message(Locale::Fr, "Université <Test>");
+        assert!(fr.subject.contains("message d'essai"));
+        assert!(fr.text.contains("Université <Test>"));
+        assert!(fr.html.contains("lang=\"fr\""));
+        assert!(fr.html.contains("Université &lt;Test&gt;"));
+        let en = test_message(Locale::En, "Test University");
+        assert!(en.subject.contains("test message"));
+        assert!(en.html.contains("lang=\"en\""));
+    }
+}

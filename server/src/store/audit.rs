@@ -1,0 +1,102 @@
+//! The audit trail: what happened, to whom, by whom, from where. Never a secret: `detail`
+//! holds outcome names and ids only.
+
+use serde_json::Value;
+use sqlx::{Any, Executor, FromRow};
+
+use crate::error::Result;
+
+/// Kinds of audited events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditKind {
+    SignInSucceeded,
+    SignInFailed,
+    SignInThrottled,
+    SignedOut,
+    PersonCreated,
+    TestMailQueued,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::SignInSucceeded => "sign_in.succeeded",
+            AuditKind::SignInFailed => "sign_in.failed",
+            AuditKind::SignInThrottled => "sign_in.throttled",
+            AuditKind::SignedOut => "sign_out",
+            AuditKind::PersonCreated => "person.created",
+            AuditKind::TestMailQueued => "mail.test_queued",
+        }
+    }
+}
+
+pub struct AuditEvent<'a> {
+    pub kind: AuditKind,
+    pub person_id: Option<&'a str>,
+    /// Who acted, when not the person themselves (an operator, an agent).
+    pub actor_id: Option<&'a str>,
+    pub client_ip: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub detail: Value,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct AuditRow {
+    pub id: String,
+    pub at_ms: i64,
+    pub kind: String,
+    pub person_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: String,
+}
+
+pub async fn record<'e>(
+    db: impl Executor<'e, Database = Any>,
+    event: AuditEvent<'_>,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (id, at_ms, kind, person_id, actor_id, client_ip, request_id, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(super::new_id())
+    .bind(now_ms)
+    .bind(event.kind.as_str())
+    .bind(event.person_id)
+    .bind(event.actor_id)
+    .bind(event.client_ip)
+    .bind(event.request_id)
+    .bind(event.detail.to_string())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The newest events, newest first (all people when `person_id` is `None`).
+pub async fn recent<'e>(
+    db: impl Executor<'e, Database = Any>,
+    person_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditRow>> {
+    let columns = "id, at_ms, kind, person_id, actor_id, client_ip, request_id, detail";
+    let rows = match person_id {
+        Some(person_id) => {
+            sqlx::query_as(&format!(
+                "SELECT {columns} FROM audit_events WHERE person_id = $1 ORDER BY at_ms DESC, id LIMIT $2"
+            ))
+            .bind(person_id)
+            .bind(limit)
+            .fetch_all(db)
+            .await?
+        }
+        None => {
+            sqlx::query_as(&format!("SELECT {columns} FROM audit_events ORDER BY at_ms DESC, id LIMIT $1"))
+                .bind(limit)
+                .fetch_all(db)
+                .await?
+        }
+    };
+    Ok(rows)
+}

@@ -1,0 +1,114 @@
+//! Flow rows (DESIGN §2): one per self-service procedure. Transitions are conditional
+//! updates on the expected state, so a replayed or concurrent step cannot apply twice.
+
+use sqlx::{Any, Executor, FromRow};
+
+use crate::error::Result;
+
+#[derive(Clone, FromRow)]
+pub struct FlowRow {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    pub person_id: Option<String>,
+    pub locale: String,
+    pub binding_hash: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub attempts: i64,
+    pub data: String,
+}
+
+impl std::fmt::Debug for FlowRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowRow")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("state", &self.state)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct NewFlow<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub state: &'a str,
+    pub person_id: Option<&'a str>,
+    pub locale: &'a str,
+    pub binding_hash: &'a str,
+    pub expires_at: i64,
+    pub data: &'a str,
+}
+
+const COLUMNS: &str =
+    "id, kind, state, person_id, locale, binding_hash, created_at, expires_at, attempts, data";
+
+pub async fn insert<'e>(
+    db: impl Executor<'e, Database = Any>,
+    flow: &NewFlow<'_>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO flows ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)"
+    ))
+    .bind(flow.id)
+    .bind(flow.kind)
+    .bind(flow.state)
+    .bind(flow.person_id)
+    .bind(flow.locale)
+    .bind(flow.binding_hash)
+    .bind(now)
+    .bind(flow.expires_at)
+    .bind(flow.data)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The flow of this kind with this id, whatever its expiry (callers tell "expired" apart).
+pub async fn find<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+    kind: &str,
+) -> Result<Option<FlowRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM flows WHERE id = $1 AND kind = $2"
+    ))
+    .bind(id)
+    .bind(kind)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Moves a flow from `from_state` to `to_state` with new data; false if the flow was not
+/// in `from_state` any more (a replay or a race lost) or has expired.
+pub async fn transition<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+    from_state: &str,
+    to_state: &str,
+    data: &str,
+    now: i64,
+) -> Result<bool> {
+    let result = sqlx::query(
+        "UPDATE flows SET state = $3, data = $4, attempts = attempts + 1 \
+         WHERE id = $1 AND state = $2 AND expires_at > $5",
+    )
+    .bind(id)
+    .bind(from_state)
+    .bind(to_state)
+    .bind(data)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn delete_expired<'e>(db: impl Executor<'e, Database = Any>, now: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM flows WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db)
+        .await?
+        .rows_affected())
+}

@@ -1,0 +1,71 @@
+//! Failure counters in the database, so every instance sees the same counts. A key names
+//! what is counted (`signin:login:<login>`, `signin:ip:<address>`). Past the limit within
+//! the window, the key is locked for a while; the lock always ends by itself.
+
+use sqlx::{Any, Executor};
+
+use crate::error::Result;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Rule {
+    pub limit: i64,
+    pub window_secs: i64,
+    pub lockout_secs: i64,
+}
+
+/// Seconds left on the key's lock, if it is locked.
+pub async fn locked_for<'e>(
+    db: impl Executor<'e, Database = Any>,
+    key: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    let locked_until: Option<i64> =
+        sqlx::query_scalar("SELECT locked_until FROM throttle WHERE key = $1")
+            .bind(key)
+            .fetch_optional(db)
+            .await?;
+    Ok(locked_until
+        .filter(|until| *until > now)
+        .map(|until| until - now))
+}
+
+/// Counts one failure; answers the lock's length in seconds if this failure locks the key.
+pub async fn record_failure<'e, E>(db: E, key: &str, rule: Rule, now: i64) -> Result<Option<i64>>
+where
+    E: Executor<'e, Database = Any> + Copy,
+{
+    let failures: i64 = sqlx::query_scalar(
+        "INSERT INTO throttle (key, window_start, failures, locked_until) VALUES ($1, $2, 1, 0) \
+         ON CONFLICT (key) DO UPDATE SET \
+           failures = CASE WHEN throttle.window_start <= $3 THEN 1 ELSE throttle.failures + 1 END, \
+           window_start = CASE WHEN throttle.window_start <= $3 THEN $2 ELSE throttle.window_start END \
+         RETURNING failures",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(now - rule.window_secs)
+    .fetch_one(db)
+    .await?;
+    if failures < rule.limit {
+        return Ok(None);
+    }
+    // Locked: the count starts again when the lock ends.
+    sqlx::query(
+        "UPDATE throttle SET locked_until = $2, failures = 0, window_start = $3 WHERE key = $1",
+    )
+    .bind(key)
+    .bind(now + rule.lockout_secs)
+    .bind(now + rule.lockout_secs)
+    .execute(db)
+    .await?;
+    Ok(Some(rule.lockout_secs))
+}
+
+/// Forgets a key's failures (after a success).
+pub async fn clear<'e>(db: impl Executor<'e, Database = Any>, key: &str) -> Result<()> {
+    sqlx::query("DELETE FROM throttle WHERE key = $1 AND locked_until = 0")
+        .bind(key)
+        .execute(db)
+        .await?;
+    Ok(())
+}

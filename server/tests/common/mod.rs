@@ -1,0 +1,132 @@
+//! Shared test set-up: stores on every engine, and a Sésame over a temporary folder.
+#![allow(dead_code)]
+
+use std::{path::PathBuf, sync::Arc};
+
+use jiff::Timestamp;
+use sesame::{
+    clock::{Clock, ManualClock},
+    config::Config,
+    state::Sesame,
+    store::Store,
+};
+use sqlx::{Connection, Executor, PgConnection};
+
+/// A database for one test: a fresh SQLite file, or a fresh PostgreSQL database dropped
+/// by [`TestDb::cleanup`].
+pub struct TestDb {
+    pub name: &'static str,
+    pub url: String,
+    postgres_admin: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.url, 8)
+            .await
+            .expect("connect and migrate")
+    }
+
+    pub async fn cleanup(self) {
+        if let Some((admin_url, database)) = &self.postgres_admin
+            && let Ok(mut conn) = PgConnection::connect(admin_url).await
+        {
+            let drop = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+            let _ = conn.execute(drop.as_str()).await;
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL too when `SESAME_TEST_POSTGRES_URL` is set.
+pub async fn databases() -> Vec<TestDb> {
+    let mut dbs = vec![sqlite()];
+    if let Some(pg) = postgres().await {
+        dbs.push(pg);
+    }
+    dbs
+}
+
+pub fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite:{}", dir.path().join("sesame.db").display());
+    TestDb {
+        name: "sqlite",
+        url,
+        postgres_admin: None,
+        _dir: dir,
+    }
+}
+
+pub async fn postgres() -> Option<TestDb> {
+    let admin_url = std::env::var("SESAME_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let database = format!("sesame_test_{}", sesame::crypto::tokens::random_hex(6));
+    let mut conn = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!("SESAME_TEST_POSTGRES_URL={admin_url} is set but unreachable: {e}")
+    });
+    conn.execute(format!("CREATE DATABASE {database}").as_str())
+        .await
+        .expect("create test database");
+    let (base, query) = admin_url
+        .split_once('?')
+        .map(|(b, q)| (b, format!("?{q}")))
+        .unwrap_or((&admin_url, String::new()));
+    let base = base
+        .rsplit_once('/')
+        .map(|(server, _)| server)
+        .unwrap_or(base);
+    let url = format!("{base}/{database}{query}");
+    Some(TestDb {
+        name: "postgres",
+        url,
+        postgres_admin: Some((admin_url, database)),
+        _dir: tempfile::tempdir().expect("tempdir"),
+    })
+}
+
+/// A configuration writing everything under `dir`.
+pub fn config(dir: &std::path::Path, database_url: &str) -> Config {
+    let mut config = Config::default();
+    config.database.url = database_url.to_owned();
+    config.secret_key_file = dir.join("secret.key");
+    config.mail.dir = dir.join("mail");
+    config.institution.name_fr = "Université d'essai".into();
+    config.institution.name_en = "Test University".into();
+    config.institution.helpdesk_phone = "514-987-3000 poste 5050".into();
+    config
+}
+
+pub const T0: &str = "2026-11-22T15:00:00Z";
+
+pub fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        T0.parse::<Timestamp>().expect("timestamp"),
+    ))
+}
+
+/// A running Sésame over a temporary SQLite database, with a manual clock.
+pub struct TestSesame {
+    pub sesame: Sesame,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestSesame {
+    pub async fn new(tune: impl FnOnce(&mut Config)) -> TestSesame {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite:{}", dir.path().join("sesame.db").display());
+        let mut config = config(dir.path(), &url);
+        tune(&mut config);
+        let clock = manual_clock();
+        let sesame = Sesame::start(config, clock.clone() as Arc<dyn Clock>, false)
+            .await
+            .expect("start");
+        TestSesame { sesame, clock, dir }
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.sesame.config.mail.dir.clone()
+    }
+}

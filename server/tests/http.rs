@@ -1,0 +1,530 @@
+//! The router called in-process: pages, headers, language, CSRF, and the sign-in journey
+//! as a browser without JavaScript performs it (form posts answered by redirects).
+
+mod common;
+
+use axum::{Router, body::Body};
+use http::{Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use sesame::{
+    http::{leptos_options, router},
+    people::{PersonInput, create_person},
+};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "Vélo-rouge;Marmotte-93";
+
+struct Browser {
+    router: Router,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(router: Router) -> Browser {
+        Browser {
+            router,
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn remember(&mut self, response: &Response<Body>) {
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let Some((pair, _)) = value.to_str().unwrap_or("").split_once(';') else {
+                continue;
+            };
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            self.cookies.retain(|(k, _)| k != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    async fn send(&mut self, request: Request<Body>) -> (Response<Body>, String) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("response");
+        self.remember(&response);
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        (
+            Response::from_parts(parts, Body::empty()),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    async fn get(&mut self, path: &str) -> (Response<Body>, String) {
+        let request = Request::get(path)
+            .header(header::ACCEPT, "text/html")
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .expect("request");
+        self.send(request).await
+    }
+
+    /// Posts a form like a browser without JavaScript would.
+    async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> (Response<Body>, String) {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let request = Request::post(path)
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header(header::ORIGIN, "http://127.0.0.1:3000")
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::from(body))
+            .expect("request");
+        self.send(request).await
+    }
+}
+
+fn attribute<'a>(html: &'a str, before: &str, attribute: &str) -> Option<&'a str> {
+    let start = html.find(before)?;
+    let rest = &html[start..];
+    let at = rest.find(&format!("{attribute}=\""))? + attribute.len() + 2;
+    let end = rest[at..].find('"')?;
+    Some(&rest[at..at + end])
+}
+
+fn csrf(html: &str) -> String {
+    attribute(html, "name=\"csrf-token\"", "content")
+        .expect("csrf meta")
+        .to_owned()
+}
+
+fn form_action(html: &str, server_fn: &str) -> String {
+    let marker = format!("action=\"/api/{server_fn}");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no form for {server_fn} in {html}"))
+        + 8;
+    let end = html[start..].find('"').expect("end of action");
+    html[start..start + end].to_owned()
+}
+
+fn location(response: &Response<Body>) -> String {
+    response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn portal() -> (common::TestSesame, Browser) {
+    let test = common::TestSesame::new(|_| {}).await;
+    create_person(
+        &test.sesame,
+        PersonInput {
+            login: "mtremblay".into(),
+            first_name: "Marie".into(),
+            last_name: "Tremblay".into(),
+            email: Some("marie@example.org".into()),
+            category: "retiree".into(),
+            language: "fr".into(),
+            password: PASSWORD.into(),
+        },
+        "test",
+    )
+    .await
+    .expect("person");
+    let browser = Browser::new(router(test.sesame.clone(), leptos_options()));
+    (test, browser)
+}
+
+#[tokio::test]
+async fn pages_carry_strict_security_headers_and_a_nonce_for_the_hydration_script() {
+    let (_test, mut browser) = portal().await;
+    let (response, html) = browser.get("/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    let csp = headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("csp");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("nonce in CSP");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries the CSP nonce"
+    );
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert!(headers.contains_key("x-request-id"));
+    let device = headers[header::SET_COOKIE].to_str().expect("cookie");
+    assert!(
+        device.starts_with("sesame-device=")
+            && device.contains("HttpOnly")
+            && device.contains("SameSite=Lax")
+    );
+    assert!(html.contains("<html lang=\"fr\""), "French by default");
+    assert!(html.contains("Université d&#x27;essai") || html.contains("Université d'essai"));
+}
+
+#[tokio::test]
+async fn language_comes_from_the_url_the_cookie_or_the_browser() {
+    let (_test, mut browser) = portal().await;
+    let (_, html) = browser.get("/?lang=en").await;
+    assert!(html.contains("<html lang=\"en\""));
+    assert!(html.contains("Test University"));
+
+    let (response, _) = browser.get("/lang/en?next=/signin").await;
+    assert_eq!(location(&response), "/signin");
+    let (_, html) = browser.get("/signin").await;
+    assert!(
+        html.contains("<html lang=\"en\""),
+        "the choice is kept in a cookie"
+    );
+    assert!(html.contains("User ID"));
+
+    let (response, _) = browser.get("/lang/fr?next=//evil.example").await;
+    assert_eq!(location(&response), "/", "never an open redirect");
+
+    let request = Request::get("/")
+        .header(header::ACCEPT_LANGUAGE, "en-CA,en;q=0.8")
+        .body(Body::empty())
+        .expect("req");
+    let (_, html) = Browser::new(browser.router.clone()).send(request).await;
+    assert!(html.contains("<html lang=\"en\""));
+}
+
+#[tokio::test]
+async fn health_answers_when_the_database_does() {
+    let (_test, mut browser) = portal().await;
+    let (response, body) = browser.get("/healthz").await;
+    assert_eq!((response.status(), body.as_str()), (StatusCode::OK, "ok\n"));
+    let (response, _) = browser.get("/dev/mailbox").await;
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "no demo mailbox outside demo mode"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_without_javascript_then_sign_out() {
+    let (test, mut browser) = portal().await;
+    let (_, html) = browser.get("/signin").await;
+    let token = csrf(&html);
+    let action = form_action(&html, "sign_in");
+
+    let (response, _) = browser
+        .post_form(
+            &action,
+            &[
+                ("csrf", &token),
+                ("login", "MTremblay "),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/account");
+    let session = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sesame-session="))
+        .expect("session cookie")
+        .to_owned();
+    assert!(
+        session.contains("HttpOnly")
+            && session.contains("SameSite=Lax")
+            && !session.contains("Max-Age")
+    );
+
+    let (response, html) = browser.get("/account").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(html.contains("Marie Tremblay"), "{html}");
+    assert!(
+        html.contains("Avis d&#x27;utilisation autorisée")
+            || html.contains("Avis d'utilisation autorisée")
+    );
+
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&test.sesame.store.pool)
+        .await
+        .expect("count");
+    assert_eq!(stored, 1);
+    let token_in_cookie = session.split(['=', ';']).nth(1).expect("value");
+    let raw: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE id_hash = $1")
+        .bind(token_in_cookie)
+        .fetch_one(&test.sesame.store.pool)
+        .await
+        .expect("count");
+    assert_eq!(raw, 0, "the session id is stored hashed, never as sent");
+
+    let sign_out = form_action(&html, "sign_out");
+    let (response, _) = browser.post_form(&sign_out, &[("csrf", &token)]).await;
+    assert_eq!(location(&response), "/?signed_out=1");
+    let (response, _) = browser.get("/account").await;
+    assert_eq!(
+        location(&response),
+        "/signin",
+        "signed out: the account page sends to sign-in"
+    );
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM audit_events ORDER BY at_ms, kind")
+            .fetch_all(&test.sesame.store.pool)
+            .await
+            .expect("audit");
+    assert!(
+        kinds.contains(&"sign_in.succeeded".to_owned()) && kinds.contains(&"sign_out".to_owned()),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_login_get_the_same_answer() {
+    let (_test, mut browser) = portal().await;
+    let (_, html) = browser.get("/signin").await;
+    let token = csrf(&html);
+    let action = form_action(&html, "sign_in");
+
+    let mut pages = Vec::new();
+    for login in ["mtremblay", "nobody1"] {
+        let started = std::time::Instant::now();
+        let (response, _) = browser
+            .post_form(
+                &action,
+                &[
+                    ("csrf", &token),
+                    ("login", login),
+                    ("password", "Wrong-password-123"),
+                ],
+            )
+            .await;
+        let elapsed = started.elapsed();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{login}");
+        let next = location(&response);
+        assert!(next.starts_with("/signin?flow="), "{next}");
+        let (_, page) = browser.get(&next).await;
+        assert!(
+            page.contains("Le code d&#x27;utilisateur ou le mot de passe est incorrect.")
+                || page.contains("Le code d'utilisateur ou le mot de passe est incorrect.")
+        );
+        // Both paths run one argon2 verification: neither answers in a fraction of the other's time.
+        assert!(
+            elapsed.as_millis() > 5,
+            "{login} answered in {elapsed:?}: no hash was computed"
+        );
+        let flow = next.trim_start_matches("/signin?flow=");
+        pages.push(page.replace(flow, "FLOW").replace(login, "LOGIN"));
+    }
+    let strip = |page: &str| {
+        // Nonces and resource ids differ per response; compare the visible main region.
+        let start = page.find("<main").unwrap_or(0);
+        let end = page.find("</main>").unwrap_or(page.len());
+        page[start..end].to_owned()
+    };
+    assert_eq!(strip(&pages[0]), strip(&pages[1]));
+}
+
+#[tokio::test]
+async fn another_browser_cannot_read_a_sign_in_flow() {
+    let (test, mut browser) = portal().await;
+    let (_, html) = browser.get("/signin").await;
+    let (response, _) = browser
+        .post_form(
+            &form_action(&html, "sign_in"),
+            &[
+                ("csrf", &csrf(&html)),
+                ("login", "mtremblay"),
+                ("password", "nope-nope-nope"),
+            ],
+        )
+        .await;
+    let next = location(&response);
+    let mut stranger = Browser::new(router(test.sesame.clone(), leptos_options()));
+    let (_, page) = stranger.get(&next).await;
+    assert!(
+        !page.contains("mtremblay"),
+        "the typed login leaked to another browser"
+    );
+    assert!(!page.contains("error-summary"));
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_per_login() {
+    let (_test, mut browser) = portal().await;
+    let (_, html) = browser.get("/signin").await;
+    let token = csrf(&html);
+    let action = form_action(&html, "sign_in");
+    let mut last = String::new();
+    for _ in 0..5 {
+        let (response, _) = browser
+            .post_form(
+                &action,
+                &[
+                    ("csrf", &token),
+                    ("login", "mtremblay"),
+                    ("password", "Wrong-password-123"),
+                ],
+            )
+            .await;
+        last = location(&response);
+    }
+    let (_, page) = browser.get(&last).await;
+    assert!(
+        page.contains("Trop de tentatives. Réessayez dans 15 minute(s)"),
+        "{page}"
+    );
+    // Locked: even the right password is refused until the lock ends.
+    let (response, _) = browser
+        .post_form(
+            &action,
+            &[
+                ("csrf", &token),
+                ("login", "mtremblay"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(location(&response).starts_with("/signin?flow="));
+}
+
+#[tokio::test]
+async fn state_changes_need_the_csrf_token_and_our_origin() {
+    let (_test, mut browser) = portal().await;
+    let (_, html) = browser.get("/signin").await;
+    let action = form_action(&html, "sign_in");
+
+    let (response, page) = browser
+        .post_form(&action, &[("login", "mtremblay"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        page.contains("Cette page a expiré"),
+        "a translated page, not a raw error: {page}"
+    );
+
+    let (response, _) = browser
+        .post_form(
+            &action,
+            &[
+                ("csrf", "forged"),
+                ("login", "mtremblay"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    let body = format!("csrf={}&login=mtremblay&password=x", csrf(&html));
+    let request = Request::post(&action)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::COOKIE, browser.cookie_header())
+        .body(Body::from(body))
+        .expect("request");
+    let (response, _) = browser.send(request).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "cross-site posts are refused"
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_early() {
+    let (_test, mut browser) = portal().await;
+    let (_, html) = browser.get("/signin").await;
+    let big = "x".repeat(1024 * 1024);
+    let (response, _) = browser
+        .post_form(
+            &form_action(&html, "sign_in"),
+            &[("csrf", &csrf(&html)), ("login", "a"), ("password", &big)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_flood_of_sign_ins_gets_503_with_retry_after_instead_of_piling_up() {
+    let test = common::TestSesame::new(|config| {
+        config.hashing.hash_concurrency = 1;
+        config.hashing.hash_queue_timeout_ms = 1;
+        config.throttle.signin_per_address = 10_000;
+    })
+    .await;
+    let mut browser = Browser::new(router(test.sesame.clone(), leptos_options()));
+    let (_, html) = browser.get("/signin").await;
+    let token = csrf(&html);
+    let action = form_action(&html, "sign_in");
+    let requests: Vec<_> = (0..12)
+        .map(|n| {
+            let router = browser.router.clone();
+            let body = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("csrf", token.as_str()),
+                    ("login", &format!("user{n}")),
+                    ("password", "x"),
+                ])
+                .finish();
+            let request = Request::post(&action)
+                .header(header::ACCEPT, "text/html")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, browser.cookie_header())
+                .body(Body::from(body))
+                .expect("request");
+            tokio::spawn(async move { router.oneshot(request).await.expect("response") })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    let mut busy_page = None;
+    for request in requests {
+        let response = request.await.expect("join");
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(
+                response.headers().contains_key(header::RETRY_AFTER),
+                "503 without Retry-After"
+            );
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            busy_page = Some(String::from_utf8_lossy(&bytes).into_owned());
+            statuses.push(503);
+        } else {
+            statuses.push(response.status().as_u16());
+        }
+    }
+    assert!(
+        statuses.iter().all(|s| [303, 503].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&303) && statuses.contains(&503),
+        "{statuses:?}"
+    );
+    let page = busy_page.expect("a busy page");
+    assert!(
+        page.contains("Le service est très sollicité"),
+        "a translated page: {page}"
+    );
+}

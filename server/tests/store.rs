@@ -1,0 +1,426 @@
+//! The store suite: every test runs on SQLite, and on PostgreSQL when
+//! `SESAME_TEST_POSTGRES_URL` is set (CI sets it).
+
+mod common;
+
+use sesame::store::{
+    Store, audit,
+    audit::{AuditEvent, AuditKind},
+    flows::{self, NewFlow},
+    new_id, outbox,
+    outbox::NewMail,
+    people::{self, AccountState, Category, NewPerson},
+    sessions::{self, NewSession},
+    throttle::{self, Rule},
+};
+
+async fn each_engine<F, Fut>(test: F)
+where
+    F: Fn(Store, &'static str) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for db in common::databases().await {
+        let name = db.name;
+        test(db.store().await, name).await;
+        db.cleanup().await;
+    }
+}
+
+async fn person(store: &Store, login: &str) -> String {
+    let id = new_id();
+    people::insert(
+        &store.pool,
+        &NewPerson {
+            id: &id,
+            login,
+            first_name: "Marie",
+            last_name: "Tremblay",
+            email: None,
+            category: Category::Retiree,
+            language: "fr",
+            password_hash: Some("$argon2id$placeholder"),
+            state: AccountState::Active,
+        },
+        1_000,
+    )
+    .await
+    .expect("insert person");
+    id
+}
+
+#[tokio::test]
+async fn people_are_found_by_login_and_logins_are_unique() {
+    each_engine(|store, engine| async move {
+        let id = person(&store, "mtremblay").await;
+        let found = people::find_by_login(&store.pool, "mtremblay")
+            .await
+            .expect("find")
+            .expect(engine);
+        assert_eq!(found.id, id);
+        assert_eq!(found.email, None);
+        assert_eq!(found.state(), Some(AccountState::Active));
+        assert!(
+            people::find_by_login(&store.pool, "nobody")
+                .await
+                .expect("find")
+                .is_none()
+        );
+        let duplicate = people::insert(
+            &store.pool,
+            &NewPerson {
+                id: &new_id(),
+                login: "mtremblay",
+                first_name: "M",
+                last_name: "T",
+                email: None,
+                category: Category::Student,
+                language: "en",
+                password_hash: None,
+                state: AccountState::Pending,
+            },
+            2_000,
+        )
+        .await;
+        assert!(duplicate.is_err(), "{engine}: duplicate login accepted");
+        assert_eq!(people::count(&store.pool).await.expect("count"), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_expire_by_idleness_and_age_and_end_together() {
+    each_engine(|store, engine| async move {
+        let id = person(&store, "a").await;
+        for (hash, expires_at) in [("s1", 10_000), ("s2", 10_000), ("s3", 1_500)] {
+            sessions::insert(
+                &store.pool,
+                &NewSession {
+                    id_hash: hash,
+                    person_id: &id,
+                    expires_at,
+                    client_ip: "127.0.0.1",
+                    user_agent: "t",
+                },
+                1_000,
+            )
+            .await
+            .expect("insert session");
+        }
+        assert!(
+            sessions::find_live(&store.pool, "s1", 1_100, 600)
+                .await
+                .expect("find")
+                .is_some(),
+            "{engine}"
+        );
+        // Touched at 1_100 (≥ 60 s after creation): still live at 1_650 with 600 s idle.
+        assert!(
+            sessions::find_live(&store.pool, "s1", 1_650, 600)
+                .await
+                .expect("find")
+                .is_some(),
+            "{engine}"
+        );
+        assert!(
+            sessions::find_live(&store.pool, "s2", 1_700, 600)
+                .await
+                .expect("find")
+                .is_none(),
+            "{engine}: idle"
+        );
+        assert!(
+            sessions::find_live(&store.pool, "s3", 1_500, 6_000)
+                .await
+                .expect("find")
+                .is_none(),
+            "{engine}: expired"
+        );
+        assert_eq!(
+            sessions::delete_all_for(&store.pool, &id)
+                .await
+                .expect("delete"),
+            3
+        );
+        assert_eq!(
+            sessions::count_for(&store.pool, &id).await.expect("count"),
+            0
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn throttle_locks_after_the_limit_and_releases_by_itself() {
+    each_engine(|store, engine| async move {
+        let rule = Rule {
+            limit: 3,
+            window_secs: 900,
+            lockout_secs: 600,
+        };
+        let key = "signin:login:x";
+        assert_eq!(
+            throttle::record_failure(&store.pool, key, rule, 1_000)
+                .await
+                .expect("1"),
+            None
+        );
+        assert_eq!(
+            throttle::record_failure(&store.pool, key, rule, 1_001)
+                .await
+                .expect("2"),
+            None
+        );
+        assert_eq!(
+            throttle::locked_for(&store.pool, key, 1_002)
+                .await
+                .expect("q"),
+            None
+        );
+        assert_eq!(
+            throttle::record_failure(&store.pool, key, rule, 1_002)
+                .await
+                .expect("3"),
+            Some(600),
+            "{engine}"
+        );
+        assert_eq!(
+            throttle::locked_for(&store.pool, key, 1_100)
+                .await
+                .expect("q"),
+            Some(502)
+        );
+        assert_eq!(
+            throttle::locked_for(&store.pool, key, 1_602)
+                .await
+                .expect("q"),
+            None,
+            "{engine}: lock ends"
+        );
+        // Failures outside the window do not add up.
+        let other = "signin:ip:1";
+        for at in [0, 1_000, 2_000, 3_000] {
+            assert_eq!(
+                throttle::record_failure(&store.pool, other, rule, at)
+                    .await
+                    .expect("f"),
+                None,
+                "{engine}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_failures_are_all_counted() {
+    each_engine(|store, engine| async move {
+        let rule = Rule {
+            limit: 1_000,
+            window_secs: 900,
+            lockout_secs: 60,
+        };
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let pool = store.pool.clone();
+                tokio::spawn(async move { throttle::record_failure(&pool, "k", rule, 5).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("join").expect("record");
+        }
+        let failures: i64 = sqlx::query_scalar("SELECT failures FROM throttle WHERE key = 'k'")
+            .fetch_one(&store.pool)
+            .await
+            .expect("read");
+        assert_eq!(failures, 20, "{engine}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn flow_transitions_apply_once_and_not_after_expiry() {
+    each_engine(|store, engine| async move {
+        let flow = NewFlow {
+            id: "f1",
+            kind: "signin",
+            state: "a",
+            person_id: None,
+            locale: "fr",
+            binding_hash: "b",
+            expires_at: 2_000,
+            data: "{}",
+        };
+        flows::insert(&store.pool, &flow, 1_000)
+            .await
+            .expect("insert");
+        assert!(
+            flows::transition(&store.pool, "f1", "a", "b", "{\"x\":1}", 1_100)
+                .await
+                .expect("t"),
+            "{engine}"
+        );
+        assert!(
+            !flows::transition(&store.pool, "f1", "a", "b", "{}", 1_100)
+                .await
+                .expect("t"),
+            "{engine}: replay"
+        );
+        assert!(
+            !flows::transition(&store.pool, "f1", "b", "c", "{}", 2_000)
+                .await
+                .expect("t"),
+            "{engine}: expired"
+        );
+        let row = flows::find(&store.pool, "f1", "signin")
+            .await
+            .expect("find")
+            .expect("row");
+        assert_eq!(
+            (row.state.as_str(), row.data.as_str(), row.attempts),
+            ("b", "{\"x\":1}", 1)
+        );
+        assert!(
+            flows::find(&store.pool, "f1", "recovery")
+                .await
+                .expect("find")
+                .is_none(),
+            "kind is checked"
+        );
+        assert_eq!(
+            flows::delete_expired(&store.pool, 2_000)
+                .await
+                .expect("purge"),
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_queued_message_is_claimed_by_one_worker_only() {
+    each_engine(|store, engine| async move {
+        for n in 0..10 {
+            let subject = format!("message {n}");
+            outbox::enqueue(
+                &store.pool,
+                &NewMail {
+                    recipient: "a@example.org",
+                    subject: &subject,
+                    text_body: "code 123456",
+                    html_body: "<p>x</p>",
+                },
+                &format!("<{n}@test>"),
+                1_000,
+            )
+            .await
+            .expect("enqueue");
+        }
+        let claimers: Vec<_> = (0..4)
+            .map(|_| {
+                let pool = store.pool.clone();
+                tokio::spawn(async move { outbox::claim_due(&pool, 1_000, 10).await })
+            })
+            .collect();
+        let mut claimed = Vec::new();
+        for claimer in claimers {
+            claimed.extend(
+                claimer
+                    .await
+                    .expect("join")
+                    .expect("claim")
+                    .into_iter()
+                    .map(|row| row.id),
+            );
+        }
+        claimed.sort();
+        let before = claimed.len();
+        claimed.dedup();
+        assert_eq!(
+            before,
+            claimed.len(),
+            "{engine}: a message was claimed twice"
+        );
+        assert_eq!(claimed.len(), 10, "{engine}");
+        assert!(
+            outbox::claim_due(&store.pool, 1_001, 10)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{engine}: claims hold"
+        );
+
+        outbox::mark_sent(&store.pool, &claimed[0], 1_002)
+            .await
+            .expect("sent");
+        let sent = outbox::find(&store.pool, &claimed[0])
+            .await
+            .expect("find")
+            .expect("row");
+        assert_eq!(
+            (sent.state.as_str(), sent.text_body.as_str()),
+            ("sent", ""),
+            "{engine}: bodies blanked"
+        );
+        outbox::mark_failed_attempt(&store.pool, &claimed[1], "down", Some(1_050))
+            .await
+            .expect("retry");
+        assert!(
+            outbox::claim_due(&store.pool, 1_049, 10)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        let retried = outbox::claim_due(&store.pool, 1_050, 10)
+            .await
+            .expect("claim");
+        assert_eq!(retried.len(), 1, "{engine}");
+        assert_eq!(retried[0].attempts, 2);
+        // A claim left by a crashed worker expires.
+        let orphaned = outbox::claim_due(&store.pool, 1_000 + outbox::CLAIM_SECS, 20)
+            .await
+            .expect("claim");
+        assert_eq!(orphaned.len(), 8, "{engine}");
+        assert_eq!(outbox::depth(&store.pool).await.expect("depth"), 9);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn audit_events_come_back_newest_first() {
+    each_engine(|store, engine| async move {
+        let id = person(&store, "a").await;
+        for (at, kind) in [
+            (1, AuditKind::SignInFailed),
+            (2, AuditKind::SignInSucceeded),
+            (3, AuditKind::SignedOut),
+        ] {
+            audit::record(
+                &store.pool,
+                AuditEvent {
+                    kind,
+                    person_id: Some(&id),
+                    actor_id: None,
+                    client_ip: Some("127.0.0.1"),
+                    request_id: Some("r"),
+                    detail: serde_json::json!({ "reason": "x" }),
+                },
+                at,
+            )
+            .await
+            .expect("record");
+        }
+        let events = audit::recent(&store.pool, Some(&id), 2)
+            .await
+            .expect("recent");
+        let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["sign_out", "sign_in.succeeded"], "{engine}");
+        assert_eq!(
+            audit::recent(&store.pool, None, 10)
+                .await
+                .expect("all")
+                .len(),
+            3
+        );
+    })
+    .await;
+}
