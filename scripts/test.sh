@@ -22,7 +22,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 step "cargo test (PostgreSQL: ${SESAME_TEST_POSTGRES_URL:-not set, SQLite only})"
-cargo test --workspace 2>&1 | tee "$log_dir/cargo.log"
+cargo test --workspace --no-run
+# Built above, the tests take about a minute: a hang fails here instead of eating CI's time.
+timeout --kill-after=10 600 cargo test --workspace 2>&1 | tee "$log_dir/cargo.log"
 
 step "release build"
 cargo leptos build --release

@@ -81,7 +81,9 @@ where
     .await?;
     let mut claimed = Vec::new();
     for id in candidates {
-        let row: Option<OutboxRow> = sqlx::query_as(&format!(
+        // Read to the end (see `throttle::record_failure`): SQLite keeps the write lock
+        // until a RETURNING statement is stepped to completion.
+        let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
             "UPDATE outbox SET state = 'sending', locked_until = $2, attempts = attempts + 1 \
              WHERE id = $1 AND ((state = 'pending' AND next_attempt_at <= $3) OR (state = 'sending' AND locked_until <= $3)) \
              RETURNING {COLUMNS}"
@@ -89,9 +91,9 @@ where
         .bind(&id)
         .bind(now + CLAIM_SECS)
         .bind(now)
-        .fetch_optional(db)
+        .fetch_all(db)
         .await?;
-        claimed.extend(row);
+        claimed.extend(rows);
     }
     Ok(claimed)
 }

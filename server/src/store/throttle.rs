@@ -34,7 +34,9 @@ pub async fn record_failure<'e, E>(db: E, key: &str, rule: Rule, now: i64) -> Re
 where
     E: Executor<'e, Database = Any> + Copy,
 {
-    let failures: i64 = sqlx::query_scalar(
+    // `fetch_all`, not `fetch_one`: SQLite commits an autocommit statement only when it is
+    // stepped to the end, and a half-read RETURNING statement keeps the write lock.
+    let failures: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO throttle (key, window_start, failures, locked_until) VALUES ($1, $2, 1, 0) \
          ON CONFLICT (key) DO UPDATE SET \
            failures = CASE WHEN throttle.window_start <= $3 THEN 1 ELSE throttle.failures + 1 END, \
@@ -44,9 +46,9 @@ where
     .bind(key)
     .bind(now)
     .bind(now - rule.window_secs)
-    .fetch_one(db)
+    .fetch_all(db)
     .await?;
-    if failures < rule.limit {
+    if failures.first().copied().unwrap_or(0) < rule.limit {
         return Ok(None);
     }
     // Locked: the count starts again when the lock ends.
