@@ -34,6 +34,7 @@ pub struct Config {
     pub hashing: HashingConfig,
     pub sessions: SessionConfig,
     pub throttle: ThrottleConfig,
+    pub activation: ActivationConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -117,6 +118,63 @@ pub struct ThrottleConfig {
     pub lockout_minutes: i64,
 }
 
+/// Activation from a letter (seed 001).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActivationConfig {
+    /// Days a letter's provisional password stays valid.
+    pub provisional_valid_days: i64,
+    /// Days an unfinished activation can be resumed before it starts over.
+    pub flow_valid_days: i64,
+    /// Emails with a link and a code one activation may send per address.
+    pub max_sends_per_address: i64,
+    /// Wrong codes allowed before a code stops working.
+    pub max_code_attempts: i64,
+    /// The IT charter people accept (version and text in both languages).
+    pub charter_version: String,
+    pub charter_text_fr: String,
+    pub charter_text_en: String,
+    /// Categories that get a mailbox (and may forward it to another address).
+    pub mailbox_categories: Vec<String>,
+    /// Categories that have no mailbox but must give an address their mail goes to.
+    pub forward_required_categories: Vec<String>,
+    /// Mailbox address pattern: `{first}`, `{last}` and `{login}`, folded to ASCII.
+    pub mailbox_pattern: String,
+    /// Services listed on the last page, once the account is active.
+    pub services_fr: Vec<String>,
+    pub services_en: Vec<String>,
+}
+
+impl Default for ActivationConfig {
+    fn default() -> Self {
+        Self {
+            provisional_valid_days: 60,
+            flow_valid_days: 14,
+            max_sends_per_address: 3,
+            max_code_attempts: 5,
+            charter_version: "2024-09".into(),
+            charter_text_fr: "Vous utilisez les ressources informatiques de l'établissement pour \
+                vos activités professionnelles ou d'études. Vous gardez vos identifiants secrets, \
+                vous respectez la loi, la vie privée et la propriété intellectuelle, et vous \
+                signalez tout incident de sécurité au centre de services."
+                .into(),
+            charter_text_en: "You use the institution's computing resources for your work or \
+                studies. You keep your credentials secret, you respect the law, privacy and \
+                intellectual property, and you report any security incident to the help desk."
+                .into(),
+            mailbox_categories: vec!["permanent-staff".into()],
+            forward_required_categories: vec!["temporary-staff".into()],
+            mailbox_pattern: "{first}.{last}@example.org".into(),
+            services_fr: vec![
+                "Environnement numérique de travail (ENT)".into(),
+                "Messagerie".into(),
+                "Moodle".into(),
+            ],
+            services_en: vec!["Digital workspace".into(), "Email".into(), "Moodle".into()],
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -132,6 +190,7 @@ impl Default for Config {
             hashing: HashingConfig::default(),
             sessions: SessionConfig::default(),
             throttle: ThrottleConfig::default(),
+            activation: ActivationConfig::default(),
         }
     }
 }
@@ -316,6 +375,23 @@ impl Config {
                 "unknown time zone {:?}",
                 self.institution.time_zone
             )));
+        }
+        let known = |c: &String| crate::store::people::Category::parse(c).is_some();
+        let activation = &self.activation;
+        if let Some(bad) = activation
+            .mailbox_categories
+            .iter()
+            .chain(&activation.forward_required_categories)
+            .find(|c| !known(c))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "activation: unknown category {bad:?}"
+            )));
+        }
+        if !activation.mailbox_pattern.contains('@') {
+            return Err(ConfigError::Invalid(
+                "activation.mailbox_pattern must be an address pattern such as {first}.{last}@example.org".into(),
+            ));
         }
         if self.hashing.hash_concurrency == 0 {
             return Err(ConfigError::Invalid(

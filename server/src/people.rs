@@ -80,16 +80,7 @@ impl std::fmt::Display for InputProblem {
 /// A light check of an email address: one `@`, something on each side, a dot in the
 /// domain, no spaces. (The real proof is the verification mail.)
 pub fn looks_like_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !email.contains(char::is_whitespace)
-        && !domain.contains('@')
-        && email.len() <= 254
+    app::policy::email::looks_like_email(email)
 }
 
 fn validate(

@@ -424,3 +424,106 @@ async fn audit_events_come_back_newest_first() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_verification_is_used_once_even_by_concurrent_requests() {
+    use sesame::store::verifications::{self, NewVerification};
+    each_engine(|store, engine| async move {
+        let flow_id = new_id();
+        flows::insert(
+            &store.pool,
+            &NewFlow {
+                id: &flow_id,
+                kind: "activation",
+                state: "check_email",
+                person_id: None,
+                locale: "fr",
+                binding_hash: "b",
+                expires_at: 10_000,
+                data: "{}",
+            },
+            1_000,
+        )
+        .await
+        .expect("flow");
+        let issue = |id: &'static str, link: &'static str| NewVerification {
+            id,
+            flow_id: &flow_id,
+            purpose: "recovery",
+            address: "marie@perso.example",
+            link_hash: link,
+            code_hash: "code",
+            expires_at: 5_000,
+        };
+        let mut conn = store.pool.acquire().await.expect("conn");
+        verifications::replace(&mut conn, &issue("v1", "l1"), 1_000)
+            .await
+            .expect("first");
+        verifications::replace(&mut conn, &issue("v2", "l2"), 1_001)
+            .await
+            .expect("second");
+        drop(conn);
+        // The newer mail replaced the older one.
+        let first = verifications::find_by_link(&store.pool, "l1")
+            .await
+            .expect("find")
+            .expect(engine);
+        assert!(!first.usable(1_002, 5), "{engine}");
+        let latest = verifications::latest(&store.pool, &flow_id, "recovery")
+            .await
+            .expect("latest")
+            .expect(engine);
+        assert_eq!(latest.id, "v2", "{engine}");
+        assert_eq!(
+            verifications::count_sent(&store.pool, &flow_id, "recovery", "marie@perso.example")
+                .await
+                .expect("count"),
+            2
+        );
+        // Two uses at once: exactly one wins.
+        let (a, b) = tokio::join!(
+            verifications::consume(&store.pool, "v2", 1_002, 5),
+            verifications::consume(&store.pool, "v2", 1_002, 5)
+        );
+        assert_eq!(
+            u8::from(a.expect("a")) + u8::from(b.expect("b")),
+            1,
+            "{engine}"
+        );
+        // Wrong codes are counted; at the limit it cannot be used.
+        for expected in 1..=5 {
+            let failures = verifications::record_failure(&store.pool, "v1")
+                .await
+                .expect("failure");
+            assert_eq!(failures, expected, "{engine}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mailbox_addresses_are_unique() {
+    use sesame::store::activation;
+    each_engine(|store, engine| async move {
+        let marie = person(&store, "marie").await;
+        let other = person(&store, "marie2").await;
+        assert!(
+            activation::claim_mailbox(&store.pool, &marie, "marie.t@univ.example", 1)
+                .await
+                .expect("claim")
+        );
+        assert!(
+            activation::mailbox_taken(&store.pool, "marie.t@univ.example", &other)
+                .await
+                .expect("taken"),
+            "{engine}"
+        );
+        assert!(
+            !activation::claim_mailbox(&store.pool, &other, "marie.t@univ.example", 1)
+                .await
+                .expect("claim"),
+            "{engine}: the second claim loses"
+        );
+    })
+    .await;
+}

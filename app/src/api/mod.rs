@@ -6,6 +6,7 @@
 //! sends only the function's arguments, so the token must be one of them to travel. The
 //! HTTP middleware checks it before the function runs (forms carry it via `CsrfField`).
 
+pub mod activation;
 mod error;
 pub mod portal;
 pub mod signin;

@@ -7,7 +7,7 @@ use http::{HeaderValue, StatusCode, header};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
-use super::{AppError, portal::PortalApi, signin::SignInApi};
+use super::{AppError, activation::ActivationApi, portal::PortalApi, signin::SignInApi};
 use crate::i18n::Locale;
 
 /// Facts about the current request, put in the request's extensions by the middleware.
@@ -30,6 +30,7 @@ pub struct RequestMeta {
 pub struct Services {
     pub portal: Arc<dyn PortalApi>,
     pub sign_in: Arc<dyn SignInApi>,
+    pub activation: Arc<dyn ActivationApi>,
 }
 
 pub fn services() -> Result<Services, AppError> {

@@ -22,10 +22,13 @@ pub fn TextField(
     autocomplete: &'static str,
     #[prop(default = "text")] input_type: &'static str,
     #[prop(optional)] hint: Option<Msg>,
-    #[prop(optional)] error: Option<String>,
+    #[prop(default = None)] error: Option<String>,
     #[prop(optional, into)] value: String,
     #[prop(default = true)] required: bool,
     #[prop(optional)] autocapitalize_off: bool,
+    /// The on-screen keyboard to offer (`numeric` for codes).
+    #[prop(optional)]
+    inputmode: Option<&'static str>,
 ) -> impl IntoView {
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
@@ -61,6 +64,7 @@ pub fn TextField(
                 aria-invalid=invalid
                 autocapitalize=autocapitalize_off.then_some("none")
                 spellcheck=autocapitalize_off.then_some("false")
+                inputmode=inputmode
                 value=value
             />
         </div>

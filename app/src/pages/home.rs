@@ -45,6 +45,12 @@ pub fn HomePage() -> impl IntoView {
                         </h2>
                         <p>{t(Msg::HomeSignInText)}</p>
                     </li>
+                    <li class="card">
+                        <h2 class="card__title">
+                            <a href="/activate">{t(Msg::HomeActivateTitle)}</a>
+                        </h2>
+                        <p>{t(Msg::HomeActivateText)}</p>
+                    </li>
                 </ul>
             }
         }/>

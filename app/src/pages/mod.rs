@@ -1,6 +1,7 @@
 //! One module per page or flow; a flow's module routes its steps.
 
 pub mod account;
+pub mod activate;
 pub mod home;
 pub mod not_found;
 pub mod signin;

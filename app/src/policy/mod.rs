@@ -1,6 +1,7 @@
 //! Pure rules shared by the browser (live feedback) and the server (the authority).
 //! They return typed violations, never prose: pages translate them.
 
+pub mod email;
 pub mod login;
 pub mod password;
 

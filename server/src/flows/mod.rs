@@ -1,6 +1,7 @@
 //! The flows' logic: one module per flow, each implementing its contract's trait from
 //! `app::api`, over the store, the outbox, the clock and the hasher.
 
+pub mod activation;
 pub mod portal;
 pub mod signin;
 
@@ -20,6 +21,7 @@ pub fn services(sesame: &Sesame) -> Services {
     Services {
         portal: Arc::new(portal::Portal(sesame.clone())),
         sign_in: Arc::new(signin::SignInFlow(sesame.clone())),
+        activation: Arc::new(activation::ActivationFlow(sesame.clone())),
     }
 }
 
@@ -42,4 +44,9 @@ pub(crate) async fn audit_request<'e>(
         detail,
     };
     audit::record(db, event, sesame.clock.now_ms()).await
+}
+
+/// The hash a flow is bound to: this browser's device cookie, keyed.
+pub(crate) fn binding(sesame: &Sesame, meta: &RequestMeta) -> String {
+    sesame.key.keyed_hash("flow-binding", &meta.device_id)
 }

@@ -26,7 +26,7 @@ use app::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::audit_request;
+use super::{audit_request, binding};
 use crate::{
     cookies,
     crypto::tokens::random_token,
@@ -89,10 +89,6 @@ impl SignInApi for SignInFlow {
             .await
             .map_err(|e| e.into_app_error(&meta.request_id))
     }
-}
-
-fn binding(sesame: &Sesame, meta: &RequestMeta) -> String {
-    sesame.key.keyed_hash("flow-binding", &meta.device_id)
 }
 
 async fn view(sesame: &Sesame, meta: &RequestMeta, flow_id: Option<String>) -> Result<SignInView> {

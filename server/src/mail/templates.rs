@@ -35,6 +35,44 @@ pub fn test_message(locale: Locale, institution: &str) -> RenderedMail {
     }
 }
 
+/// The activation mail: a link valid until `deadline` (local time) and the same proof as
+/// a 6-digit code to type on another device. `forwarding`: the address mail will be
+/// forwarded to, rather than the recovery email.
+pub fn activation_link(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    forwarding: bool,
+    link: &str,
+    code: &str,
+    deadline: &str,
+) -> RenderedMail {
+    let name = institution.name.get(locale);
+    let (subject, intro) = if forwarding {
+        (Msg::MailForwardSubject, Msg::MailForwardIntro)
+    } else {
+        (Msg::MailActivationSubject, Msg::MailActivationIntro)
+    };
+    let subject = locale.format(subject, &[("institution", name)]);
+    let text = locale.format(
+        Msg::MailActivationBody,
+        &[
+            ("intro", &locale.format(intro, &[("institution", name)])),
+            ("link", link),
+            ("code", code),
+            ("deadline", deadline),
+            ("phone", &institution.helpdesk_phone),
+        ],
+    );
+    // The link is URL-safe (no character the escaping changes): make it clickable.
+    let html = html_document(locale, &subject, &text)
+        .replace(link, &format!("<a href=\"{link}\">{link}</a>"));
+    RenderedMail {
+        subject,
+        text,
+        html,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,8 @@ pub enum AuditKind {
     SignedOut,
     PersonCreated,
     TestMailQueued,
+    /// One activation step's outcome (`detail.step`, `detail.outcome`).
+    Activation,
 }
 
 impl AuditKind {
@@ -26,6 +28,7 @@ impl AuditKind {
             AuditKind::SignedOut => "sign_out",
             AuditKind::PersonCreated => "person.created",
             AuditKind::TestMailQueued => "mail.test_queued",
+            AuditKind::Activation => "activation",
         }
     }
 }

@@ -112,3 +112,77 @@ pub async fn delete_expired<'e>(db: impl Executor<'e, Database = Any>, now: i64)
         .await?
         .rows_affected())
 }
+
+/// Like [`transition`], and also names the flow's person and sets a new expiry (the step
+/// that identifies the person).
+#[allow(clippy::too_many_arguments)]
+pub async fn identify<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+    from_state: &str,
+    to_state: &str,
+    person_id: &str,
+    data: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<bool> {
+    let result = sqlx::query(
+        "UPDATE flows SET state = $3, person_id = $4, data = $5, expires_at = $6, \
+         attempts = attempts + 1 WHERE id = $1 AND state = $2 AND expires_at > $7",
+    )
+    .bind(id)
+    .bind(from_state)
+    .bind(to_state)
+    .bind(person_id)
+    .bind(data)
+    .bind(expires_at)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The person's unfinished flow of this kind, past its first step(s) (`not_states`), if any.
+pub async fn find_open_for_person<'e>(
+    db: impl Executor<'e, Database = Any>,
+    person_id: &str,
+    kind: &str,
+    not_states: &[&str],
+    now: i64,
+) -> Result<Vec<FlowRow>> {
+    let rows: Vec<FlowRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM flows WHERE person_id = $1 AND kind = $2 AND expires_at > $3 \
+         ORDER BY created_at DESC"
+    ))
+    .bind(person_id)
+    .bind(kind)
+    .bind(now)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|flow| !not_states.contains(&flow.state.as_str()))
+        .collect())
+}
+
+/// Binds the flow to another browser (an emailed link opened elsewhere, or a resume).
+pub async fn rebind<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+    binding_hash: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE flows SET binding_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(binding_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete<'e>(db: impl Executor<'e, Database = Any>, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM flows WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

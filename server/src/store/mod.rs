@@ -2,12 +2,14 @@
 //! Queries are written once in portable SQL with `$n` placeholders and run through the
 //! `Any` driver; one test suite runs on both engines (`server/tests/store.rs`).
 
+pub mod activation;
 pub mod audit;
 pub mod flows;
 pub mod outbox;
 pub mod people;
 pub mod sessions;
 pub mod throttle;
+pub mod verifications;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

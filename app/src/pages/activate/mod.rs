@@ -1,0 +1,181 @@
+//! Activation from a letter (seed 001): `/activate?flow=…` shows the flow's current step,
+//! `/activate/link?token=…` is where the emailed link lands.
+
+mod link;
+mod steps;
+
+use leptos::{html, prelude::*};
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+pub use link::ActivationLinkPage;
+
+use crate::{
+    api::{
+        AppError,
+        activation::{
+            ActivationStep, ActivationView, StepError, SubmitActivation, load_activation,
+        },
+    },
+    components::{
+        error_summary::{ErrorSummary, Problem},
+        password_checklist::rule_text,
+        portal::WithPortal,
+    },
+    i18n::{Locale, Msg},
+    policy::PasswordPolicy,
+    t, use_locale,
+};
+
+/// The action every step's form posts to; its version reloads the view.
+pub(crate) type StepAction = ServerAction<SubmitActivation>;
+
+#[component]
+pub fn ActivatePage() -> impl IntoView {
+    let locale = use_locale();
+    let action: StepAction = ServerAction::new();
+    let query = use_query_map();
+    let flow = move || query.read().get("flow");
+    let view_state = Resource::new(
+        move || (flow(), action.version().get()),
+        |(flow, _)| load_activation(flow),
+    );
+    // Errors that come back to the hydrated page instead of a redirect (busy, expired...).
+    let transport_error = move || action.value().get().and_then(Result::err);
+    let loads = StoredValue::new(0u32);
+
+    view! {
+        <Title text=t(Msg::ActivationTitle)/>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let state = match view_state.await {
+                    Ok(state) => state,
+                    Err(error) => {
+                        return view! {
+                            <h1 tabindex="-1">{t(Msg::ActivationTitle)}</h1>
+                            <p class="notice notice--error" role="alert">{t(error.message())}</p>
+                        }
+                            .into_any();
+                    }
+                };
+                let heading = NodeRef::<html::H1>::new();
+                // A new step arrived without a page load: announce it by moving focus
+                // to its heading (the error summary takes focus itself).
+                loads.update_value(|n| *n += 1);
+                if loads.get_value() > 1 && state.error.is_none() {
+                    Effect::new(move |_| {
+                        if let Some(h1) = heading.get() {
+                            let _ = h1.focus();
+                        }
+                    });
+                }
+                let flow_id = flow().unwrap_or_default();
+                view! {
+                    <StepHeader state=state.clone() heading/>
+                    <WithPortal children=move |portal| {
+                        let state = state.clone();
+                        let policy = portal.password_policy.clone();
+                        let error = state.error.clone();
+                        view! {
+                            {move || {
+                                step_problems(locale, &policy, &error, transport_error())
+                                    .map(|problems| view! { <ErrorSummary problems/> })
+                            }}
+                            {state.notice.map(|notice| view! {
+                                <p class="notice notice--success" role="status">{t(notice)}</p>
+                            })}
+                            {steps::StepBody(steps::StepBodyProps {
+                                state: state.clone(),
+                                flow_id: flow_id.clone(),
+                                action,
+                                portal,
+                            })}
+                        }
+                    }/>
+                }
+                    .into_any()
+            })}
+        </Transition>
+    }
+}
+
+/// The step's heading and "Step n of 10".
+#[component]
+fn StepHeader(state: ActivationView, heading: NodeRef<html::H1>) -> impl IntoView {
+    let locale = use_locale();
+    let title = step_title(state.step);
+    view! {
+        {state.step.number().map(|n| view! {
+            <p class="step-counter">{locale.format(Msg::ActivationStepOf, &[("n", &n.to_string()), ("total", "10")])}</p>
+        })}
+        <h1 tabindex="-1" node_ref=heading>{t(title)}</h1>
+    }
+}
+
+pub(crate) fn step_title(step: ActivationStep) -> Msg {
+    match step {
+        ActivationStep::Login => Msg::ActivationLoginTitle,
+        ActivationStep::ProvisionalPassword => Msg::ActivationPasswordTitle,
+        ActivationStep::RecoveryEmail => Msg::ActivationRecoveryTitle,
+        ActivationStep::CheckEmail => Msg::ActivationCheckEmailTitle,
+        ActivationStep::Charter => Msg::ActivationCharterTitle,
+        ActivationStep::Directory => Msg::ActivationDirectoryTitle,
+        ActivationStep::Mailbox => Msg::ActivationMailboxTitle,
+        ActivationStep::CheckForwardEmail => Msg::ActivationCheckForwardTitle,
+        ActivationStep::NewPassword => Msg::ActivationNewPasswordTitle,
+        ActivationStep::Done => Msg::ActivationDoneTitle,
+        ActivationStep::Expired => Msg::ActivationExpiredTitle,
+    }
+}
+
+/// The error summary's lines: the step's refusal, or an error from the transport.
+fn step_problems(
+    locale: Locale,
+    policy: &PasswordPolicy,
+    error: &Option<StepError>,
+    transport_error: Option<AppError>,
+) -> Option<Vec<Problem>> {
+    if let Some(error) = transport_error {
+        return Some(vec![Problem {
+            message: locale.text(error.message()).to_owned(),
+            field_id: None,
+        }]);
+    }
+    let error = error.as_ref()?;
+    let message = locale.format(
+        error.message,
+        &[
+            ("minutes", &error.retry_minutes.unwrap_or(1).to_string()),
+            ("tries", &error.tries_left.unwrap_or(0).to_string()),
+        ],
+    );
+    let field_id = error.field.as_deref().and_then(static_field_id);
+    let mut problems = vec![Problem { message, field_id }];
+    // A refused password lists each rule it breaks (the checklist needs JavaScript).
+    for rule in &error.unmet_rules {
+        problems.push(Problem {
+            message: rule_text(locale, policy, *rule),
+            field_id,
+        });
+    }
+    Some(problems)
+}
+
+/// The ids of the fields steps render (`Problem` links need `'static` ids).
+fn static_field_id(field: &str) -> Option<&'static str> {
+    [
+        "login",
+        "password",
+        "email",
+        "email_confirmation",
+        "code",
+        "resend",
+        "accept",
+        "consent-yes",
+        "forward_to",
+        "new_password",
+        "new_password_confirmation",
+    ]
+    .into_iter()
+    .find(|id| *id == field)
+}
