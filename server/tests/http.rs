@@ -528,3 +528,121 @@ async fn a_flood_of_sign_ins_gets_503_with_retry_after_instead_of_piling_up() {
         "a translated page: {page}"
     );
 }
+
+/// A pending person with a letter whose provisional password is `provisional`.
+async fn pending_with_letter(test: &common::TestSesame, login: &str, provisional: &str) {
+    use sesame::store::{
+        new_id,
+        people::{self, AccountState, Category, NewPerson},
+    };
+    let sesame = &test.sesame;
+    let id = new_id();
+    let now = sesame.clock.now_secs();
+    people::insert(
+        &sesame.store.pool,
+        &NewPerson {
+            id: &id,
+            login,
+            first_name: "Luc",
+            last_name: "Pelletier",
+            email: None,
+            category: Category::Student,
+            language: "fr",
+            password_hash: None,
+            state: AccountState::Pending,
+        },
+        now,
+    )
+    .await
+    .expect("insert");
+    let hash = sesame.hasher.hash(provisional).await.expect("hash");
+    sqlx::query("UPDATE people SET provisional_hash = $2, provisional_expires_at = $3 WHERE id = $1")
+        .bind(&id)
+        .bind(hash)
+        .bind(now + 86_400)
+        .execute(&sesame.store.pool)
+        .await
+        .expect("letter");
+}
+
+#[tokio::test]
+async fn activation_steps_work_as_plain_form_posts_and_links_wait_for_a_button() {
+    let (test, mut browser) = portal().await;
+    pending_with_letter(&test, "lpelletier", "K7QM-4PXR-WZ2D-9HTN").await;
+
+    let (_, html) = browser.get("/activate").await;
+    assert!(html.contains("Étape 1 sur 10"), "{html}");
+    assert!(html.contains("autocomplete=\"username\""));
+    let token = csrf(&html);
+    let action = form_action(&html, "submit_activation");
+    let (response, _) = browser
+        .post_form(
+            &action,
+            &[
+                ("csrf", &token),
+                ("form[step]", "login"),
+                ("form[login]", "lpelletier"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = location(&response);
+    assert!(page.starts_with("/activate?flow="), "{page}");
+    let flow = page.trim_start_matches("/activate?flow=").to_owned();
+
+    let (_, html) = browser.get(&page).await;
+    assert!(html.contains("Votre mot de passe provisoire"), "{html}");
+    assert!(html.contains("autocomplete=\"current-password\""));
+    for (fields, expected) in [
+        (
+            vec![("form[step]", "password"), ("form[password]", "K7QM-4PXR-WZ2D-9HTN")],
+            "Votre adresse courriel de secours",
+        ),
+        (
+            vec![
+                ("form[step]", "recovery_email"),
+                ("form[email]", "luc@perso.example"),
+                ("form[email_confirmation]", "luc@perso.example"),
+            ],
+            "Consultez vos courriels",
+        ),
+    ] {
+        let mut fields = fields;
+        fields.push(("csrf", &token));
+        fields.push(("flow", &flow));
+        let (response, _) = browser.post_form(&action, &fields).await;
+        assert_eq!(location(&response), page);
+        let (_, html) = browser.get(&page).await;
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+
+    // The mailed link: opening it twice shows a button and uses nothing up.
+    let body: String =
+        sqlx::query_scalar("SELECT text_body FROM outbox WHERE recipient = 'luc@perso.example'")
+            .fetch_one(&test.sesame.store.pool)
+            .await
+            .expect("mail");
+    let link = body
+        .lines()
+        .find(|line| line.contains("/activate/link?token="))
+        .expect("link");
+    assert!(link.starts_with("http://127.0.0.1:3000/activate/link?token="), "{link}");
+    let path = link.trim_start_matches("http://127.0.0.1:3000");
+    let link_token = path.trim_start_matches("/activate/link?token=");
+    for _ in 0..2 {
+        let (response, html) = browser.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(html.contains("Confirmer et continuer"), "{html}");
+    }
+    let (_, html) = browser.get(path).await;
+    let use_link = form_action(&html, "use_activation_link");
+    let (response, _) = browser
+        .post_form(&use_link, &[("csrf", &token), ("token", link_token)])
+        .await;
+    assert_eq!(location(&response), page);
+    let (_, html) = browser.get(&page).await;
+    assert!(html.contains("La charte informatique"), "{html}");
+    // Used: the link now explains itself.
+    let (_, html) = browser.get(path).await;
+    assert!(html.contains("Ce lien ne fonctionne plus"), "{html}");
+}
