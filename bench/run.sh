@@ -52,6 +52,25 @@ printf '%s\n' "${times[@]}" | sort -n | awk -v n="$runs" '
   { v[NR] = $1 * 1000 }
   END { printf "sign-in (%d sequential runs): median %.1f ms, p90 %.1f ms, min %.1f ms\n", n, v[int(n/2)+1], v[int(n*0.9)], v[1] }'
 
+echo
+echo "== operators: import 10,000 people (every row with a PIN and SIN digits), then letters"
+python3 - "$work/people.csv" <<'PY'
+import sys
+cats = ["permanent-staff", "temporary-staff", "retiree", "student", "external"]
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    f.write("login,first_name,last_name,date_of_birth,employee_number,category,language,pin,sin_last6,email\n")
+    for i in range(10000):
+        f.write(f"p{i:05d},Prénom{i},Nom{i},1970-01-{1 + i % 28:02d},E{i:06d},{cats[i % 5]},{'fr' if i % 2 else 'en'},{1000 + i % 9000},{100000 + i},p{i}@exemple.org\n")
+PY
+for run in first second; do
+  start=$(date +%s%N)
+  target/release/sesame admin import "$work/people.csv" 2>&1 | tail -1
+  echo "import, $run run: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+done
+start=$(date +%s%N)
+target/release/sesame admin letters --category retiree --out "$work/letters.html" 2>&1 | tail -1
+echo "letters for 2,000 retirees: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+
 if [ "${1:-}" = "--build-times" ]; then
   echo
   echo "== build times"

@@ -10,6 +10,8 @@ pub mod demo;
 pub mod error;
 pub mod flows;
 pub mod http;
+pub mod import;
+pub mod letters;
 pub mod mail;
 pub mod people;
 pub mod state;

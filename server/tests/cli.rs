@@ -130,3 +130,182 @@ async fn send_test_mail_goes_through_the_outbox_to_the_mail_folder() {
     assert!(message.contains("To: ops@example.org"), "{message}");
     assert!(message.contains("test message"));
 }
+
+const PEOPLE_CSV: &str = "\u{feff}login,first_name,last_name,date_of_birth,employee_number,category,language,pin,sin_last6,email\n\
+    ecote,Élise,Côté,2003-05-06,S1,student,fr,2468,135790,elise@example.org\n\
+    bad one,Bob,Martin,1990-13-01,E2,boss,fr,,,\n\
+    bwilson,Ben,Wilson,2002-01-02,S2,student,en,,,\n";
+
+#[tokio::test]
+async fn import_refuses_a_file_with_bad_rows_unless_told_to_skip_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, PEOPLE_CSV).expect("csv");
+    let path = file.to_str().expect("utf-8 path");
+
+    let output = sesame(dir.path(), &["admin", "import", path], "");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "line 3 (bad one): login may hold only",
+        "date_of_birth \"1990-13-01\" is not a date",
+        "category \"boss\" must be one of",
+        "nothing imported: 1 invalid row(s)",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected:?} missing from {stderr}"
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("created 0, updated 0, unchanged 0, invalid 1"),
+        "{stdout}"
+    );
+    assert_eq!(people_count(dir.path()).await, 0);
+
+    let output = sesame(dir.path(), &["admin", "import", path, "--skip-invalid"], "");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 3 (bad one)"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("created 2, updated 0, unchanged 0, invalid 1"),
+        "{stdout}"
+    );
+    assert_eq!(people_count(dir.path()).await, 2);
+
+    let good: String = PEOPLE_CSV
+        .lines()
+        .filter(|l| !l.starts_with("bad one"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&file, good).expect("csv");
+    let output = sesame(dir.path(), &["admin", "import", path], "");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("created 0, updated 0, unchanged 2, invalid 0"),
+        "{stdout}"
+    );
+
+    let output = sesame(
+        dir.path(),
+        &["admin", "import", "/nonexistent/people.csv"],
+        "",
+    );
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot read /nonexistent/people.csv")
+    );
+}
+
+#[tokio::test]
+async fn letters_go_to_a_private_file_for_pending_people_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, PEOPLE_CSV).expect("csv");
+    let path = file.to_str().expect("utf-8 path");
+    let output = sesame(dir.path(), &["admin", "import", path, "--skip-invalid"], "");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = sesame(dir.path(), &CREATE, "Vélo-rouge;Marmotte-93\n");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let out = dir.path().join("letters.html");
+    let out_arg = out.to_str().expect("utf-8 path");
+    let output = sesame(
+        dir.path(),
+        &["admin", "letters", "--new", "--out", out_arg],
+        "",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("2 letters written to {out_arg}")),
+        "{stdout}"
+    );
+    let html = std::fs::read_to_string(&out).expect("letters");
+    assert!(
+        html.contains("<dd class=\"login\">ecote</dd>")
+            && html.contains("<dd class=\"login\">bwilson</dd>")
+    );
+    assert!(!html.contains("mtremblay"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).expect("file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let output = sesame(
+        dir.path(),
+        &["admin", "letters", "--login", "mtremblay", "--out", out_arg],
+        "",
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("mtremblay is active: letters are only for pending accounts"),
+        "{stderr}"
+    );
+
+    let output = sesame(
+        dir.path(),
+        &["admin", "letters", "--category", "boss", "--out", out_arg],
+        "",
+    );
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--category must be one of"));
+
+    // Exactly one selector.
+    for args in [
+        &["admin", "letters", "--out", out_arg][..],
+        &[
+            "admin", "letters", "--new", "--login", "ecote", "--out", out_arg,
+        ][..],
+    ] {
+        let output = sesame(dir.path(), args, "");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("letters"),
+        html,
+        "the file is unchanged"
+    );
+
+    let output = sesame(
+        dir.path(),
+        &["admin", "letters", "--login", "ecote", "--out", out_arg],
+        "",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 letter written to"));
+}

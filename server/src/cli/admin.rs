@@ -2,23 +2,28 @@
 
 use std::{
     io::{BufRead, IsTerminal},
+    path::PathBuf,
     sync::Arc,
     time::Duration,
 };
 
 use app::i18n::Locale;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::{
     clock::SystemClock,
     config::Config,
+    import::{self, ImportOptions},
+    letters::{self, LetterSelection},
     mail::{templates, transport, worker::Worker},
     people::{PersonInput, create_person},
     state::Sesame,
     store::{
         audit::{self, AuditEvent, AuditKind},
         outbox,
+        people::Category,
     },
 };
 
@@ -48,6 +53,41 @@ pub enum AdminCommand {
         #[arg(long, default_value = "fr")]
         language: String,
     },
+    /// Create or update people from an HR export (UTF-8 CSV).
+    ///
+    /// The header row names the columns (in any order):
+    /// login,first_name,last_name,date_of_birth,employee_number,category,language,pin,sin_last6,email.
+    /// Dates are YYYY-MM-DD; pin (4 to 8 digits), sin_last6 (6 digits) and email may be empty.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// Import the valid rows even if some are invalid (those are still listed).
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Write activation letters with new provisional passwords for pending people.
+    Letters {
+        #[command(flatten)]
+        selection: LetterSelectionArgs,
+        /// The HTML file to write (mode 0600: it holds the provisional passwords).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Exactly one of these says who gets a letter.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct LetterSelectionArgs {
+    /// One pending person.
+    #[arg(long)]
+    login: Option<String>,
+    /// Every pending person of a category (a new letter replaces an earlier one).
+    #[arg(long)]
+    category: Option<String>,
+    /// Pending people who never got a letter.
+    #[arg(long)]
+    new: bool,
 }
 
 pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
@@ -78,7 +118,110 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             Ok(())
         }
         AdminCommand::SendTestMail { to, language } => send_test_mail(config, &to, &language).await,
+        AdminCommand::Import { file, skip_invalid } => {
+            import_people(config, &file, skip_invalid).await
+        }
+        AdminCommand::Letters { selection, out } => write_letters(config, selection, &out).await,
     }
+}
+
+/// A progress bar on a terminal; nothing when stderr is a file or a pipe.
+fn progress_bar(message: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0).with_message(message);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed}, {eta} left)")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+async fn import_people(
+    config: Config,
+    file: &std::path::Path,
+    skip_invalid: bool,
+) -> Result<(), String> {
+    let csv = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let sesame = start(config).await?;
+    let actor = operator();
+    let bar = progress_bar("importing");
+    let report = import::import_people(
+        &sesame,
+        &csv,
+        &ImportOptions {
+            skip_invalid,
+            actor: &actor,
+        },
+        &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )
+    .await
+    .map_err(|e| format!("{}: {e}", file.display()))?;
+    bar.finish_and_clear();
+    for problem in &report.problems {
+        eprintln!("{}: {problem}", file.display());
+    }
+    println!("{}", report.summary());
+    if report.written {
+        Ok(())
+    } else {
+        Err(format!(
+            "nothing imported: {} invalid row(s); fix them, or import the others with --skip-invalid",
+            report.problems.len()
+        ))
+    }
+}
+
+async fn write_letters(
+    config: Config,
+    selection: LetterSelectionArgs,
+    out: &std::path::Path,
+) -> Result<(), String> {
+    let selection = match selection {
+        LetterSelectionArgs {
+            login: Some(login), ..
+        } => LetterSelection::Login(login),
+        LetterSelectionArgs {
+            category: Some(category),
+            ..
+        } => LetterSelection::Category(Category::parse(&category).ok_or_else(|| {
+            format!(
+                "--category must be one of: {}",
+                Category::ALL.map(Category::as_str).join(", ")
+            )
+        })?),
+        _ => LetterSelection::New,
+    };
+    let sesame = start(config).await?;
+    let bar = progress_bar("hashing");
+    let outcome = letters::issue_letters(&sesame, &selection, out, &operator(), &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if outcome.written == 0 {
+        println!("no pending person matches: no letter written");
+    } else {
+        println!(
+            "{} {} written to {} ({:.1} s); it holds the provisional passwords: print it, then delete it",
+            outcome.written,
+            if outcome.written == 1 {
+                "letter"
+            } else {
+                "letters"
+            },
+            outcome.path.display(),
+            outcome.elapsed.as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 async fn start(config: Config) -> Result<Sesame, String> {

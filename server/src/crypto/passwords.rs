@@ -68,6 +68,13 @@ impl PasswordHasher {
         self.run(move || hash_now(&params, &password)).await
     }
 
+    /// Hashes on the calling thread, outside the queue and its timeout: for operators'
+    /// batch jobs (letters), which bound their own parallelism with
+    /// [`crate::crypto::map_on_all_cores`]. Blocks: never call it from async code.
+    pub fn hash_blocking(&self, password: &str) -> Result<String> {
+        hash_now(&self.params, &app::policy::password::normalize(password))
+    }
+
     /// Whether `password` matches `stored` (a PHC string). Runs the same work whether or
     /// not `stored` is present, so a missing account cannot be told by timing.
     pub async fn verify(&self, stored: Option<&str>, password: &str) -> Result<bool> {

@@ -14,6 +14,12 @@ pub enum AuditKind {
     SignInThrottled,
     SignedOut,
     PersonCreated,
+    /// Created by an HR import (`sesame admin import`).
+    PersonImported,
+    /// Updated by an HR import.
+    PersonUpdated,
+    /// A letter with a new provisional password was issued (`sesame admin letters`).
+    LetterIssued,
     TestMailQueued,
     /// One activation step's outcome (`detail.step`, `detail.outcome`).
     Activation,
@@ -27,6 +33,9 @@ impl AuditKind {
             AuditKind::SignInThrottled => "sign_in.throttled",
             AuditKind::SignedOut => "sign_out",
             AuditKind::PersonCreated => "person.created",
+            AuditKind::PersonImported => "person.imported",
+            AuditKind::PersonUpdated => "person.updated",
+            AuditKind::LetterIssued => "letter.issued",
             AuditKind::TestMailQueued => "mail.test_queued",
             AuditKind::Activation => "activation",
         }
@@ -74,6 +83,53 @@ pub async fn record<'e>(
     .bind(event.detail.to_string())
     .execute(db)
     .await?;
+    Ok(())
+}
+
+/// Records many events with a few multi-row inserts (batch jobs: an import, letters).
+pub async fn record_many(
+    conn: &mut sqlx::AnyConnection,
+    events: &[AuditEvent<'_>],
+    now_ms: i64,
+) -> Result<()> {
+    // A few dozen rows a statement: sqlx's SQLite driver binds in time that grows faster
+    // than the number of values.
+    for chunk in events.chunks(64) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let n = i * 8;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 7,
+                    n + 8
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_events (id, at_ms, kind, person_id, actor_id, client_ip, request_id, detail) \
+             VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            query = query
+                .bind(super::new_id())
+                .bind(now_ms)
+                .bind(event.kind.as_str())
+                .bind(event.person_id)
+                .bind(event.actor_id)
+                .bind(event.client_ip)
+                .bind(event.request_id)
+                .bind(event.detail.to_string());
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

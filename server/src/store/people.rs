@@ -194,3 +194,222 @@ pub async fn count<'e>(db: impl Executor<'e, Database = Any>) -> Result<i64> {
         .fetch_one(db)
         .await?)
 }
+
+/// `$first, $first+1, ...`: `count` numbered placeholders for an `IN (...)` list or a row.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What an HR import needs to know of a person already there.
+#[derive(Clone, Debug, FromRow)]
+pub struct ImportedState {
+    pub id: String,
+    pub login: String,
+    pub import_digest: Option<String>,
+    pub pin_hash: Option<String>,
+    pub sin_hash: Option<String>,
+}
+
+/// The people among `logins` who exist, with the digest of the row they were last
+/// imported from.
+pub async fn find_import_states(
+    conn: &mut sqlx::AnyConnection,
+    logins: &[&str],
+) -> Result<Vec<ImportedState>> {
+    let mut states = Vec::with_capacity(logins.len());
+    // Short lists: sqlx's SQLite driver binds many values slowly (see `insert_imported`).
+    for chunk in logins.chunks(100) {
+        let sql = format!(
+            "SELECT id, login, import_digest, pin_hash, sin_hash FROM people WHERE login IN ({})",
+            placeholders(1, chunk.len())
+        );
+        // Not kept prepared: PostgreSQL would reuse a plan made while the table was
+        // still empty (a sequential scan), 10 times slower once it is full.
+        let mut query = sqlx::query_as(&sql).persistent(false);
+        for login in chunk {
+            query = query.bind(*login);
+        }
+        states.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(states)
+}
+
+/// A person as an HR import writes them. Secrets arrive already hashed.
+pub struct ImportedPerson<'a> {
+    pub id: &'a str,
+    pub login: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: &'a str,
+    pub employee_number: &'a str,
+    pub category: Category,
+    pub language: &'a str,
+    pub email: Option<&'a str>,
+    pub pin_hash: Option<&'a str>,
+    pub sin_hash: Option<&'a str>,
+    pub import_digest: &'a str,
+}
+
+const IMPORTED_COLUMNS: usize = 15;
+
+/// Creates imported people, pending and without a password, with multi-row inserts.
+/// Returns the logins actually created: a login taken meanwhile is skipped, not
+/// overwritten.
+pub async fn insert_imported(
+    conn: &mut sqlx::AnyConnection,
+    people: &[ImportedPerson<'_>],
+    now: i64,
+) -> Result<Vec<String>> {
+    let mut created = Vec::with_capacity(people.len());
+    // A few dozen rows a statement: sqlx's SQLite driver binds in time that grows faster
+    // than the number of values (measured: 40 rows are 10 times faster a row than 500).
+    for chunk in people.chunks(40) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "({})",
+                    placeholders(i * IMPORTED_COLUMNS + 1, IMPORTED_COLUMNS)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO people (id, login, first_name, last_name, date_of_birth, employee_number, \
+             category, language, email, pin_hash, sin_hash, import_digest, state, created_at, \
+             updated_at) VALUES {} ON CONFLICT (login) DO NOTHING RETURNING login",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query_scalar(&sql);
+        for person in chunk {
+            query = query
+                .bind(person.id)
+                .bind(person.login)
+                .bind(person.first_name)
+                .bind(person.last_name)
+                .bind(person.date_of_birth)
+                .bind(person.employee_number)
+                .bind(person.category.as_str())
+                .bind(person.language)
+                .bind(person.email)
+                .bind(person.pin_hash)
+                .bind(person.sin_hash)
+                .bind(person.import_digest)
+                .bind(AccountState::Pending.as_str())
+                .bind(now)
+                .bind(now);
+        }
+        // fetch_all: a RETURNING statement read to its end releases SQLite's write lock.
+        let logins: Vec<String> = query.fetch_all(&mut *conn).await?;
+        created.extend(logins);
+    }
+    Ok(created)
+}
+
+/// Updates what the HR file says about an existing person, keyed by login. Never touches
+/// the password, the state or anything activation records. False if the person is gone.
+pub async fn update_imported<'e>(
+    db: impl Executor<'e, Database = Any>,
+    person: &ImportedPerson<'_>,
+    now: i64,
+) -> Result<bool> {
+    let result = sqlx::query(
+        "UPDATE people SET first_name = $2, last_name = $3, date_of_birth = $4, \
+         employee_number = $5, category = $6, language = $7, email = $8, pin_hash = $9, \
+         sin_hash = $10, import_digest = $11, updated_at = $12 \
+         WHERE login = $1",
+    )
+    .bind(person.login)
+    .bind(person.first_name)
+    .bind(person.last_name)
+    .bind(person.date_of_birth)
+    .bind(person.employee_number)
+    .bind(person.category.as_str())
+    .bind(person.language)
+    .bind(person.email)
+    .bind(person.pin_hash)
+    .bind(person.sin_hash)
+    .bind(person.import_digest)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Someone a letter may be written to.
+#[derive(Clone, Debug, FromRow)]
+pub struct LetterRecipient {
+    pub id: String,
+    pub login: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub category: String,
+    pub language: String,
+    pub state: String,
+    pub letter_issued_at: Option<i64>,
+}
+
+const RECIPIENT_COLUMNS: &str =
+    "id, login, first_name, last_name, category, language, state, letter_issued_at";
+
+/// Pending people who never got a letter, by login.
+pub async fn pending_without_letter<'e>(
+    db: impl Executor<'e, Database = Any>,
+) -> Result<Vec<LetterRecipient>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {RECIPIENT_COLUMNS} FROM people \
+         WHERE state = 'pending' AND letter_issued_at IS NULL ORDER BY login"
+    ))
+    .fetch_all(db)
+    .await?)
+}
+
+/// Pending people of one category, by login.
+pub async fn pending_in_category<'e>(
+    db: impl Executor<'e, Database = Any>,
+    category: Category,
+) -> Result<Vec<LetterRecipient>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {RECIPIENT_COLUMNS} FROM people \
+         WHERE state = 'pending' AND category = $1 ORDER BY login"
+    ))
+    .bind(category.as_str())
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn find_recipient_by_login<'e>(
+    db: impl Executor<'e, Database = Any>,
+    login: &str,
+) -> Result<Option<LetterRecipient>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {RECIPIENT_COLUMNS} FROM people WHERE login = $1"
+    ))
+    .bind(login)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Gives a pending person a new provisional password (replacing, so revoking, the
+/// previous letter's). False if the person is no longer pending.
+pub async fn issue_provisional<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+    provisional_hash: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<bool> {
+    let result = sqlx::query(
+        "UPDATE people SET provisional_hash = $2, provisional_expires_at = $3, \
+         letter_issued_at = $4, updated_at = $4 WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(id)
+    .bind(provisional_hash)
+    .bind(expires_at)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
