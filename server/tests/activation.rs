@@ -578,7 +578,8 @@ async fn unknown_logins_and_wrong_passwords_get_the_same_answer_then_a_lockout()
     assert_eq!(view.error.and_then(|e| e.retry_minutes), Some(15));
     // The lock ends by itself.
     a.test.clock.advance(jiff::SignedDuration::from_mins(16));
-    let flow = a.identify("d", "mtremblay", PROVISIONAL).await;
+    // Typed from paper: case, spaces and dashes do not matter.
+    let flow = a.identify("d", "mtremblay", "k7qm 4pxr wz2d9htn").await;
     assert_eq!(a.view("d", &flow).await.step, ActivationStep::RecoveryEmail);
 }
 

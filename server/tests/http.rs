@@ -556,13 +556,15 @@ async fn pending_with_letter(test: &common::TestSesame, login: &str, provisional
     .await
     .expect("insert");
     let hash = sesame.hasher.hash(provisional).await.expect("hash");
-    sqlx::query("UPDATE people SET provisional_hash = $2, provisional_expires_at = $3 WHERE id = $1")
-        .bind(&id)
-        .bind(hash)
-        .bind(now + 86_400)
-        .execute(&sesame.store.pool)
-        .await
-        .expect("letter");
+    sqlx::query(
+        "UPDATE people SET provisional_hash = $2, provisional_expires_at = $3 WHERE id = $1",
+    )
+    .bind(&id)
+    .bind(hash)
+    .bind(now + 86_400)
+    .execute(&sesame.store.pool)
+    .await
+    .expect("letter");
 }
 
 #[tokio::test]
@@ -595,7 +597,10 @@ async fn activation_steps_work_as_plain_form_posts_and_links_wait_for_a_button()
     assert!(html.contains("autocomplete=\"current-password\""));
     for (fields, expected) in [
         (
-            vec![("form[step]", "password"), ("form[password]", "K7QM-4PXR-WZ2D-9HTN")],
+            vec![
+                ("form[step]", "password"),
+                ("form[password]", "K7QM-4PXR-WZ2D-9HTN"),
+            ],
             "Votre adresse courriel de secours",
         ),
         (
@@ -626,7 +631,10 @@ async fn activation_steps_work_as_plain_form_posts_and_links_wait_for_a_button()
         .lines()
         .find(|line| line.contains("/activate/link?token="))
         .expect("link");
-    assert!(link.starts_with("http://127.0.0.1:3000/activate/link?token="), "{link}");
+    assert!(
+        link.starts_with("http://127.0.0.1:3000/activate/link?token="),
+        "{link}"
+    );
     let path = link.trim_start_matches("http://127.0.0.1:3000");
     let link_token = path.trim_start_matches("/activate/link?token=");
     for _ in 0..2 {

@@ -477,7 +477,9 @@ impl StepContext<'_> {
             .as_ref()
             .filter(|p| p.state == "pending" && p.provisional_hash.is_some());
         let stored = candidate.and_then(|p| p.provisional_hash.as_deref());
-        let verified = sesame.hasher.verify(stored, password).await?;
+        // Typed from paper: case, spaces and dashes do not matter.
+        let typed = crate::letters::canonical_provisional(password);
+        let verified = sesame.hasher.verify(stored, &typed).await?;
         let Some(person) = candidate.filter(|_| verified) else {
             let rule = |limit| Rule {
                 limit,
@@ -635,7 +637,7 @@ impl StepContext<'_> {
         }
         let mut tx = pool.begin().await?;
         verifications::replace(
-            &mut *tx,
+            &mut tx,
             &NewVerification {
                 id: &new_id(),
                 flow_id: &self.flow.id,
@@ -1036,7 +1038,10 @@ impl StepContext<'_> {
         }
         if sesame
             .hasher
-            .verify(person.provisional_hash.as_deref(), password)
+            .verify(
+                person.provisional_hash.as_deref(),
+                &crate::letters::canonical_provisional(password),
+            )
             .await?
         {
             return self
