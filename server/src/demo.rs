@@ -25,6 +25,13 @@ pub const DEMO_PEOPLE: [(&str, &str, &str, &str, &str); 3] = [
     ("jean.gagnon", "Jean", "Gagnon", "retiree", "fr"),
 ];
 
+/// Demo people waiting for their letter (state pending, no password): `sesame admin
+/// letters --new` prints their letters, and they activate at /activate.
+pub const DEMO_NEWCOMERS: [(&str, &str, &str, &str, &str); 2] = [
+    ("sophie.lavoie", "Sophie", "Lavoie", "permanent-staff", "fr"),
+    ("noah.roy", "Noah", "Roy", "temporary-staff", "en"),
+];
+
 /// The demo institution's branding and help desk.
 pub fn apply_demo_institution(config: &mut Config) {
     config.institution = InstitutionConfig {
@@ -39,6 +46,7 @@ pub fn apply_demo_institution(config: &mut Config) {
         color_primary: "#1d4f91".into(),
         color_primary_dark: "#8fb8ff".into(),
     };
+    config.activation.mailbox_pattern = "{first}.{last}@univ-demo.sesame.invalid".into();
 }
 
 /// Creates the demo people that are missing.
@@ -68,6 +76,42 @@ pub async fn seed(sesame: &Sesame) -> Result<()> {
                 )));
             }
         }
+    }
+    seed_newcomers(sesame).await
+}
+
+async fn seed_newcomers(sesame: &Sesame) -> Result<()> {
+    use crate::store::{
+        new_id,
+        people::{AccountState, Category, NewPerson},
+    };
+    let now = sesame.clock.now_secs();
+    for (login, first_name, last_name, category, language) in DEMO_NEWCOMERS {
+        if people::find_by_login(&sesame.store.pool, login)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        let Some(category) = Category::parse(category) else {
+            continue;
+        };
+        people::insert(
+            &sesame.store.pool,
+            &NewPerson {
+                id: &new_id(),
+                login,
+                first_name,
+                last_name,
+                email: None,
+                category,
+                language,
+                password_hash: None,
+                state: AccountState::Pending,
+            },
+            now,
+        )
+        .await?;
     }
     Ok(())
 }
