@@ -19,10 +19,7 @@ use app::{
 use common::TestSesame;
 use sesame::{
     flows::{activation::ActivationFlow, signin::SignInFlow},
-    store::{
-        new_id,
-        people::{self, AccountState, Category, NewPerson},
-    },
+    store::people::Category,
 };
 
 const PROVISIONAL: &str = "K7QM-4PXR-WZ2D-9HTN";
@@ -62,37 +59,14 @@ impl Activation {
 
     /// A pending person with a letter (provisional password valid 60 days).
     async fn person(&self, login: &str, first: &str, last: &str, category: Category) -> String {
-        let sesame = &self.test.sesame;
-        let id = new_id();
-        let now = sesame.clock.now_secs();
-        people::insert(
-            &sesame.store.pool,
-            &NewPerson {
-                id: &id,
-                login,
-                first_name: first,
-                last_name: last,
-                email: None,
-                category,
-                language: "fr",
-                password_hash: None,
-                state: AccountState::Pending,
-            },
-            now,
+        common::pending_with_letter(
+            &self.test.sesame,
+            login,
+            (first, last),
+            category,
+            PROVISIONAL,
         )
         .await
-        .expect("insert");
-        let hash = sesame.hasher.hash(PROVISIONAL).await.expect("hash");
-        sqlx::query(
-            "UPDATE people SET provisional_hash = $2, provisional_expires_at = $3 WHERE id = $1",
-        )
-        .bind(&id)
-        .bind(hash)
-        .bind(now + 60 * 86_400)
-        .execute(&sesame.store.pool)
-        .await
-        .expect("letter");
-        id
     }
 
     async fn submit(&self, device: &str, flow: Option<&str>, input: ActivationInput) -> String {

@@ -529,48 +529,17 @@ async fn a_flood_of_sign_ins_gets_503_with_retry_after_instead_of_piling_up() {
     );
 }
 
-/// A pending person with a letter whose provisional password is `provisional`.
-async fn pending_with_letter(test: &common::TestSesame, login: &str, provisional: &str) {
-    use sesame::store::{
-        new_id,
-        people::{self, AccountState, Category, NewPerson},
-    };
-    let sesame = &test.sesame;
-    let id = new_id();
-    let now = sesame.clock.now_secs();
-    people::insert(
-        &sesame.store.pool,
-        &NewPerson {
-            id: &id,
-            login,
-            first_name: "Luc",
-            last_name: "Pelletier",
-            email: None,
-            category: Category::Student,
-            language: "fr",
-            password_hash: None,
-            state: AccountState::Pending,
-        },
-        now,
-    )
-    .await
-    .expect("insert");
-    let hash = sesame.hasher.hash(provisional).await.expect("hash");
-    sqlx::query(
-        "UPDATE people SET provisional_hash = $2, provisional_expires_at = $3 WHERE id = $1",
-    )
-    .bind(&id)
-    .bind(hash)
-    .bind(now + 86_400)
-    .execute(&sesame.store.pool)
-    .await
-    .expect("letter");
-}
-
 #[tokio::test]
 async fn activation_steps_work_as_plain_form_posts_and_links_wait_for_a_button() {
     let (test, mut browser) = portal().await;
-    pending_with_letter(&test, "lpelletier", "K7QM-4PXR-WZ2D-9HTN").await;
+    common::pending_with_letter(
+        &test.sesame,
+        "lpelletier",
+        ("Luc", "Pelletier"),
+        sesame::store::people::Category::Student,
+        "K7QM-4PXR-WZ2D-9HTN",
+    )
+    .await;
 
     let (_, html) = browser.get("/activate").await;
     assert!(html.contains("Étape 1 sur 10"), "{html}");

@@ -421,6 +421,25 @@ impl StepContext<'_> {
         &self.flow.state
     }
 
+    /// Moves the flow from its current step to `next` in `tx`; false if it was no longer
+    /// at that step (a replay, or a race lost).
+    async fn advance(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        next: ActivationStep,
+        data: &FlowData,
+    ) -> Result<bool> {
+        flows::transition(
+            tx,
+            &self.flow.id,
+            self.current(),
+            next.code(),
+            &data.json()?,
+            self.now,
+        )
+        .await
+    }
+
     /// Keeps the flow at its step with a message to show.
     async fn refuse(&self, mut data: FlowData, error: StepError) -> Result<String> {
         data.error = Some(error);
@@ -654,15 +673,7 @@ impl StepContext<'_> {
             .outbox
             .enqueue(&mut *tx, address, &mail, self.now)
             .await?;
-        let moved = flows::transition(
-            &mut *tx,
-            &self.flow.id,
-            self.current(),
-            next.code(),
-            &data.json()?,
-            self.now,
-        )
-        .await?;
+        let moved = self.advance(&mut tx, next, &data).await?;
         if !moved {
             // Lost a race with another submission of this step: send nothing.
             tx.rollback().await?;
@@ -714,16 +725,7 @@ impl StepContext<'_> {
         };
         let pool = &self.sesame.store.pool;
         let mut tx = pool.begin().await?;
-        if flows::transition(
-            &mut *tx,
-            &self.flow.id,
-            self.current(),
-            back.code(),
-            &data.json()?,
-            self.now,
-        )
-        .await?
-        {
+        if self.advance(&mut tx, back, &data).await? {
             self.audit(&mut *tx, Some(&person.id), "change_address")
                 .await?;
         }
@@ -821,16 +823,7 @@ impl StepContext<'_> {
                 .await?
             }
         }
-        if !flows::transition(
-            &mut *tx,
-            &self.flow.id,
-            self.current(),
-            next.code(),
-            &data.json()?,
-            self.now,
-        )
-        .await?
-        {
+        if !self.advance(&mut tx, next, &data).await? {
             tx.rollback().await?;
             return Ok(None);
         }
@@ -860,15 +853,9 @@ impl StepContext<'_> {
         }
         let version = &self.sesame.config.activation.charter_version;
         let mut tx = self.sesame.store.pool.begin().await?;
-        if flows::transition(
-            &mut *tx,
-            &self.flow.id,
-            self.current(),
-            ActivationStep::Directory.code(),
-            &data.json()?,
-            self.now,
-        )
-        .await?
+        if self
+            .advance(&mut tx, ActivationStep::Directory, &data)
+            .await?
         {
             people::accept_charter(&mut *tx, &person.id, version, self.now).await?;
             self.audit(
@@ -906,16 +893,7 @@ impl StepContext<'_> {
             None => ActivationStep::NewPassword,
         };
         let mut tx = self.sesame.store.pool.begin().await?;
-        if flows::transition(
-            &mut *tx,
-            &self.flow.id,
-            self.current(),
-            next.code(),
-            &data.json()?,
-            self.now,
-        )
-        .await?
-        {
+        if self.advance(&mut tx, next, &data).await? {
             people::set_directory_consent(&mut *tx, &person.id, consent, self.now).await?;
             let outcome = if consent {
                 "directory_yes"
@@ -974,15 +952,9 @@ impl StepContext<'_> {
             }
         }
         let mut tx = self.sesame.store.pool.begin().await?;
-        if flows::transition(
-            &mut *tx,
-            &self.flow.id,
-            self.current(),
-            ActivationStep::NewPassword.code(),
-            &data.json()?,
-            self.now,
-        )
-        .await?
+        if self
+            .advance(&mut tx, ActivationStep::NewPassword, &data)
+            .await?
         {
             let target = forward.then_some(data.forward_to.as_str());
             people::set_forwarding(
@@ -1053,15 +1025,7 @@ impl StepContext<'_> {
         }
         let hash = sesame.hasher.hash(password).await?;
         let mut tx = sesame.store.pool.begin().await?;
-        let moved = flows::transition(
-            &mut *tx,
-            &self.flow.id,
-            self.current(),
-            ActivationStep::Done.code(),
-            &data.json()?,
-            self.now,
-        )
-        .await?;
+        let moved = self.advance(&mut tx, ActivationStep::Done, &data).await?;
         if moved {
             if !people::activate(&mut *tx, &person.id, &hash, self.now).await? {
                 tx.rollback().await?;

@@ -130,3 +130,48 @@ impl TestSesame {
         self.sesame.config.mail.dir.clone()
     }
 }
+
+/// A pending person with a letter: `provisional` is their provisional password, valid 60
+/// days. Answers their id.
+pub async fn pending_with_letter(
+    sesame: &Sesame,
+    login: &str,
+    (first_name, last_name): (&str, &str),
+    category: sesame::store::people::Category,
+    provisional: &str,
+) -> String {
+    use sesame::store::{
+        new_id,
+        people::{self, AccountState, NewPerson},
+    };
+    let id = new_id();
+    let now = sesame.clock.now_secs();
+    people::insert(
+        &sesame.store.pool,
+        &NewPerson {
+            id: &id,
+            login,
+            first_name,
+            last_name,
+            email: None,
+            category,
+            language: "fr",
+            password_hash: None,
+            state: AccountState::Pending,
+        },
+        now,
+    )
+    .await
+    .expect("insert");
+    let hash = sesame.hasher.hash(provisional).await.expect("hash");
+    sqlx::query(
+        "UPDATE people SET provisional_hash = $2, provisional_expires_at = $3 WHERE id = $1",
+    )
+    .bind(&id)
+    .bind(hash)
+    .bind(now + 60 * 86_400)
+    .execute(&sesame.store.pool)
+    .await
+    .expect("letter");
+    id
+}
