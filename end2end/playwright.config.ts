@@ -83,6 +83,7 @@ export default defineConfig({
       SESAME_THROTTLE_SIGNIN_PER_ADDRESS: '10000',
       // …and pin the per-account limit the throttle test counts on (the default).
       SESAME_THROTTLE_SIGNIN_PER_ACCOUNT: '5',
+      SESAME_THROTTLE_RECOVERY_PER_ADDRESS: '10000',
       LEPTOS_SITE_ROOT: path.resolve('..', siteRoot),
     },
   },

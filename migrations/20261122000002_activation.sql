@@ -23,6 +23,7 @@ ALTER TABLE people ADD COLUMN keep_copy BIGINT;
 ALTER TABLE people ADD COLUMN activated_at BIGINT;
 CREATE UNIQUE INDEX people_by_mailbox ON people (mailbox_address);
 CREATE INDEX people_by_employee_number ON people (employee_number);
+CREATE INDEX people_by_date_of_birth ON people (date_of_birth);
 
 -- An address being verified inside a flow: a link (128-bit token) and a 6-digit code,
 -- both stored as keyed hashes, single use (`used_at`), at most a few wrong codes.

@@ -106,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("signin") view=pages::signin::SignInPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("account") view=pages::account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("forgot-username") view=pages::forgot_username::ForgotUsernamePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("activate") view=pages::activate::ActivatePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("activate"), StaticSegment("link")) view=pages::activate::ActivationLinkPage ssr=SsrMode::Async/>
                 </Routes>

@@ -32,6 +32,27 @@ export interface NewPerson {
   language: 'fr' | 'en';
 }
 
+export interface HrRow extends NewPerson {
+  dateOfBirth: string;
+  employeeNumber: string;
+  pin: string;
+  sinLast6: string;
+  email: string;
+}
+
+/** Imports people from an HR file, as the operator does. */
+export function importPeople(rows: HrRow[], name: string): void {
+  const csv = path.join(VAR, `${name}.csv`);
+  const lines = rows.map((r) =>
+    [r.login, r.firstName, r.lastName, r.dateOfBirth, r.employeeNumber, r.category, r.language, r.pin, r.sinLast6, r.email].join(','),
+  );
+  fs.writeFileSync(
+    csv,
+    'login,first_name,last_name,date_of_birth,employee_number,category,language,pin,sin_last6,email\n' + lines.join('\n') + '\n',
+  );
+  execFileSync(SESAME, ['admin', 'import', csv], { env: sesameEnv(), stdio: 'pipe' });
+}
+
 /**
  * Imports the person from a one-row HR file, prints their letter, and answers the
  * provisional password read from the letter.

@@ -116,6 +116,10 @@ pub struct ThrottleConfig {
     pub signin_per_address: i64,
     pub window_minutes: i64,
     pub lockout_minutes: i64,
+    /// Failed recovery proofs (PIN, identity attributes...) per identifier within the window.
+    pub recovery_per_identifier: i64,
+    /// Failed recovery proofs per client address within the window.
+    pub recovery_per_address: i64,
 }
 
 /// Activation from a letter (seed 001).
@@ -274,6 +278,8 @@ impl Default for ThrottleConfig {
             signin_per_address: 50,
             window_minutes: 15,
             lockout_minutes: 15,
+            recovery_per_identifier: 5,
+            recovery_per_address: 20,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod activation;
 mod error;
 pub mod portal;
 pub mod signin;
+pub mod username;
 
 pub use error::AppError;
 

@@ -7,7 +7,10 @@ use http::{HeaderValue, StatusCode, header};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
-use super::{AppError, activation::ActivationApi, portal::PortalApi, signin::SignInApi};
+use super::{
+    AppError, activation::ActivationApi, portal::PortalApi, signin::SignInApi,
+    username::UsernameRecoveryApi,
+};
 use crate::i18n::Locale;
 
 /// Facts about the current request, put in the request's extensions by the middleware.
@@ -31,6 +34,7 @@ pub struct Services {
     pub portal: Arc<dyn PortalApi>,
     pub sign_in: Arc<dyn SignInApi>,
     pub activation: Arc<dyn ActivationApi>,
+    pub username: Arc<dyn UsernameRecoveryApi>,
 }
 
 pub fn services() -> Result<Services, AppError> {

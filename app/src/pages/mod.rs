@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod activate;
+pub mod forgot_username;
 pub mod home;
 pub mod not_found;
 pub mod signin;

@@ -78,6 +78,7 @@ pub fn SignInPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <p><a href="/forgot-username">{t(Msg::SigninForgotUsername)}</a></p>
         <WithPortal children=move |portal| {
             let institution = portal.institution;
             view! {

@@ -52,6 +52,7 @@ use super::{audit_request, binding};
 use crate::{
     error::{Error, Result},
     mail::templates,
+    people::fold_name,
     state::Sesame,
     store::{
         activation::{self as people, ActivationPerson},
@@ -1085,35 +1086,10 @@ async fn assign_mailbox(sesame: &Sesame, person: &ActivationPerson, now: i64) ->
 
 /// The pattern filled with the person's names, folded to lower-case ASCII.
 pub fn mailbox_address(pattern: &str, person: &ActivationPerson) -> String {
-    let fold = |text: &str| -> String {
-        let mut out = String::new();
-        for c in text.to_lowercase().chars() {
-            let folded = match c {
-                'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => "a",
-                'ç' => "c",
-                'è' | 'é' | 'ê' | 'ë' => "e",
-                'ì' | 'í' | 'î' | 'ï' => "i",
-                'ñ' => "n",
-                'ò' | 'ó' | 'ô' | 'ö' | 'õ' => "o",
-                'ù' | 'ú' | 'û' | 'ü' => "u",
-                'ý' | 'ÿ' => "y",
-                'œ' => "oe",
-                'æ' => "ae",
-                ' ' | '\'' | '’' | '-' => "-",
-                c if c.is_ascii_alphanumeric() || c == '.' => {
-                    out.push(c);
-                    continue;
-                }
-                _ => "",
-            };
-            out.push_str(folded);
-        }
-        out.trim_matches('-').to_owned()
-    };
     pattern
-        .replace("{first}", &fold(&person.first_name))
-        .replace("{last}", &fold(&person.last_name))
-        .replace("{login}", &fold(&person.login))
+        .replace("{first}", &fold_name(&person.first_name))
+        .replace("{last}", &fold_name(&person.last_name))
+        .replace("{login}", &fold_name(&person.login))
 }
 
 // ---- emailed links -----------------------------------------------------------------

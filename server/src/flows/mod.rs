@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod portal;
 pub mod signin;
+pub mod username;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub fn services(sesame: &Sesame) -> Services {
         portal: Arc::new(portal::Portal(sesame.clone())),
         sign_in: Arc::new(signin::SignInFlow(sesame.clone())),
         activation: Arc::new(activation::ActivationFlow(sesame.clone())),
+        username: Arc::new(username::UsernameRecoveryFlow(sesame.clone())),
     }
 }
 

@@ -73,6 +73,32 @@ pub fn activation_link(
     }
 }
 
+/// The user ID, as found by "forgot username", and where to sign in.
+pub fn username_reminder(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    login: &str,
+    sign_in_url: &str,
+) -> RenderedMail {
+    let name = institution.name.get(locale);
+    let subject = locale.format(Msg::MailUsernameSubject, &[("institution", name)]);
+    let text = locale.format(
+        Msg::MailUsernameBody,
+        &[
+            ("institution", name),
+            ("login", login),
+            ("link", sign_in_url),
+            ("phone", &institution.helpdesk_phone),
+        ],
+    );
+    let html = html_document(locale, &subject, &text);
+    RenderedMail {
+        subject,
+        text,
+        html,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

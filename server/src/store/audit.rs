@@ -23,6 +23,8 @@ pub enum AuditKind {
     TestMailQueued,
     /// One activation step's outcome (`detail.step`, `detail.outcome`).
     Activation,
+    /// A forgot-username attempt (`detail.method`, `detail.outcome`).
+    UsernameRecovery,
 }
 
 impl AuditKind {
@@ -38,6 +40,7 @@ impl AuditKind {
             AuditKind::LetterIssued => "letter.issued",
             AuditKind::TestMailQueued => "mail.test_queued",
             AuditKind::Activation => "activation",
+            AuditKind::UsernameRecovery => "username_recovery",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod audit;
 pub mod flows;
+pub mod identity;
 pub mod outbox;
 pub mod people;
 pub mod sessions;
