@@ -25,6 +25,11 @@ pub const DEMO_PEOPLE: [(&str, &str, &str, &str, &str); 3] = [
     ("jean.gagnon", "Jean", "Gagnon", "retiree", "fr"),
 ];
 
+/// The demo retiree's HR facts, for "forgot username" (seed 000): employee number, PIN,
+/// date of birth, last six digits of the SIN.
+pub const DEMO_RETIREE_FACTS: (&str, &str, &str, &str, &str) =
+    ("jean.gagnon", "E10442", "4827", "1951-04-12", "123456");
+
 /// Demo people waiting for their letter (state pending, no password): `sesame admin
 /// letters --new` prints their letters, and they activate at /activate.
 pub const DEMO_NEWCOMERS: [(&str, &str, &str, &str, &str); 2] = [
@@ -77,7 +82,28 @@ pub async fn seed(sesame: &Sesame) -> Result<()> {
             }
         }
     }
+    seed_retiree_facts(sesame).await?;
     seed_newcomers(sesame).await
+}
+
+/// Gives the demo retiree an employee number, a PIN and identity facts (once).
+async fn seed_retiree_facts(sesame: &Sesame) -> Result<()> {
+    use crate::crypto::attributes::{AttributeKind, hash_attribute};
+    let (login, employee_number, pin, born, sin) = DEMO_RETIREE_FACTS;
+    let pin_hash = hash_attribute(&sesame.key, AttributeKind::Pin, pin)?;
+    let sin_hash = hash_attribute(&sesame.key, AttributeKind::SinLast6, sin)?;
+    sqlx::query(
+        "UPDATE people SET employee_number = $2, pin_hash = $3, date_of_birth = $4, \
+         sin_hash = $5 WHERE login = $1 AND pin_hash IS NULL",
+    )
+    .bind(login)
+    .bind(employee_number)
+    .bind(pin_hash)
+    .bind(born)
+    .bind(sin_hash)
+    .execute(&sesame.store.pool)
+    .await?;
+    Ok(())
 }
 
 async fn seed_newcomers(sesame: &Sesame) -> Result<()> {

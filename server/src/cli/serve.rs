@@ -65,6 +65,10 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<(), String> {
         }
         println!("  with the password {}", demo::DEMO_PASSWORD);
         println!("  demo mailbox: http://{addr}/dev/mailbox");
+        let (retiree, employee_number, pin, born, sin) = demo::DEMO_RETIREE_FACTS;
+        println!(
+            "  forgot username: {retiree} is employee {employee_number}, PIN {pin} (or born {born}, SIN ending {sin})"
+        );
         let newcomers: Vec<&str> = demo::DEMO_NEWCOMERS.iter().map(|p| p.0).collect();
         println!(
             "  to try activation ({} wait for a letter): sesame admin letters --new --out var/letters.html, then http://{addr}/activate",
