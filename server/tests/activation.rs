@@ -409,6 +409,8 @@ async fn a_permanent_staff_member_activates_with_a_mailbox_forwarded_elsewhere()
     assert!(!view.services.is_empty());
     assert_eq!(a.column(&id, "state").await.as_deref(), Some("active"));
     assert_eq!(a.column(&id, "provisional_hash").await, None);
+    // A record of it at the recovery address: the link mail, then this one.
+    assert_eq!(a.mails_to("marie@perso.example").await, 2);
     let sign_in = SignInFlow(a.test.sesame.clone());
     let outcome = sign_in
         .sign_in(

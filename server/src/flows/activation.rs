@@ -1035,8 +1035,26 @@ impl StepContext<'_> {
                 ));
             }
             self.audit(&mut *tx, Some(&person.id), "activated").await?;
+            // A record of the activation at the recovery address (a stranger's activation
+            // would not go unnoticed), in the person's language.
+            if !data.recovery_email.is_empty() {
+                let locale = Locale::from_code(&person.language).unwrap_or(self.meta.locale);
+                let mail = templates::account_activated(
+                    locale,
+                    &sesame.config.institution(),
+                    &person.login,
+                    &format!("{}/signin", sesame.config.public_base()),
+                );
+                sesame
+                    .outbox
+                    .enqueue(&mut *tx, &data.recovery_email, &mail, self.now)
+                    .await?;
+            }
         }
         tx.commit().await?;
+        if moved {
+            sesame.outbox.wake();
+        }
         Ok(self.flow.id.clone())
     }
 }

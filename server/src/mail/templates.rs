@@ -73,6 +73,32 @@ pub fn activation_link(
     }
 }
 
+/// After activation: the account is active, with its user ID and where to sign in.
+pub fn account_activated(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    login: &str,
+    sign_in_url: &str,
+) -> RenderedMail {
+    let name = institution.name.get(locale);
+    let subject = locale.format(Msg::MailActivatedSubject, &[("institution", name)]);
+    let text = locale.format(
+        Msg::MailActivatedBody,
+        &[
+            ("institution", name),
+            ("login", login),
+            ("link", sign_in_url),
+            ("phone", &institution.helpdesk_phone),
+        ],
+    );
+    let html = html_document(locale, &subject, &text);
+    RenderedMail {
+        subject,
+        text,
+        html,
+    }
+}
+
 /// The user ID, as found by "forgot username", and where to sign in.
 pub fn username_reminder(
     locale: Locale,
