@@ -10,6 +10,8 @@ started=$(date +%s)
 bash scripts/install-tools.sh
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 eval "$(scripts/leptos-env)"
+# A fresh clone builds once: incremental caches would only take disk space.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 
 step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
 # Each runner's output is kept to count the tests in the closing line.
