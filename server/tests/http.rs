@@ -14,6 +14,15 @@ use tower::ServiceExt;
 
 const PASSWORD: &str = "Vélo-rouge;Marmotte-93";
 
+/// Leptos keeps its reactive runtime in process-wide state, and every `#[tokio::test]`
+/// brings its own tokio runtime: renders from two tests at once sometimes never finish
+/// (about one run in five, the GET of a page waits forever), which cannot happen in the
+/// server's single runtime. These tests therefore render one at a time.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static RENDERING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    RENDERING.lock().await
+}
+
 struct Browser {
     router: Router,
     cookies: Vec<(String, String)>,
@@ -51,15 +60,19 @@ impl Browser {
     }
 
     async fn send(&mut self, request: Request<Body>) -> (Response<Body>, String) {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
+        let what = format!("{} {}", request.method(), request.uri());
+        let limit = std::time::Duration::from_secs(20);
+        let response = tokio::time::timeout(limit, self.router.clone().oneshot(request))
             .await
+            .unwrap_or_else(|_| panic!("no response to {what} in 20 s"))
             .expect("response");
         self.remember(&response);
         let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.expect("body").to_bytes();
+        let bytes = tokio::time::timeout(limit, body.collect())
+            .await
+            .unwrap_or_else(|_| panic!("no complete body for {what} in 20 s"))
+            .expect("body")
+            .to_bytes();
         (
             Response::from_parts(parts, Body::empty()),
             String::from_utf8_lossy(&bytes).into_owned(),
@@ -148,6 +161,7 @@ async fn portal() -> (common::TestSesame, Browser) {
 
 #[tokio::test]
 async fn pages_carry_strict_security_headers_and_a_nonce_for_the_hydration_script() {
+    let _one_at_a_time = one_at_a_time().await;
     let (_test, mut browser) = portal().await;
     let (response, html) = browser.get("/").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -184,6 +198,7 @@ async fn pages_carry_strict_security_headers_and_a_nonce_for_the_hydration_scrip
 
 #[tokio::test]
 async fn language_comes_from_the_url_the_cookie_or_the_browser() {
+    let _one_at_a_time = one_at_a_time().await;
     let (_test, mut browser) = portal().await;
     let (_, html) = browser.get("/?lang=en").await;
     assert!(html.contains("<html lang=\"en\""));
@@ -211,6 +226,7 @@ async fn language_comes_from_the_url_the_cookie_or_the_browser() {
 
 #[tokio::test]
 async fn health_answers_when_the_database_does() {
+    let _one_at_a_time = one_at_a_time().await;
     let (_test, mut browser) = portal().await;
     let (response, body) = browser.get("/healthz").await;
     assert_eq!((response.status(), body.as_str()), (StatusCode::OK, "ok\n"));
@@ -224,6 +240,7 @@ async fn health_answers_when_the_database_does() {
 
 #[tokio::test]
 async fn sign_in_without_javascript_then_sign_out() {
+    let _one_at_a_time = one_at_a_time().await;
     let (test, mut browser) = portal().await;
     let (_, html) = browser.get("/signin").await;
     let token = csrf(&html);
@@ -298,6 +315,7 @@ async fn sign_in_without_javascript_then_sign_out() {
 
 #[tokio::test]
 async fn wrong_password_and_unknown_login_get_the_same_answer() {
+    let _one_at_a_time = one_at_a_time().await;
     let (_test, mut browser) = portal().await;
     let (_, html) = browser.get("/signin").await;
     let token = csrf(&html);
@@ -344,6 +362,7 @@ async fn wrong_password_and_unknown_login_get_the_same_answer() {
 
 #[tokio::test]
 async fn another_browser_cannot_read_a_sign_in_flow() {
+    let _one_at_a_time = one_at_a_time().await;
     let (test, mut browser) = portal().await;
     let (_, html) = browser.get("/signin").await;
     let (response, _) = browser
@@ -368,6 +387,7 @@ async fn another_browser_cannot_read_a_sign_in_flow() {
 
 #[tokio::test]
 async fn repeated_failures_are_throttled_per_login() {
+    let _one_at_a_time = one_at_a_time().await;
     let (_test, mut browser) = portal().await;
     let (_, html) = browser.get("/signin").await;
     let token = csrf(&html);
@@ -407,6 +427,7 @@ async fn repeated_failures_are_throttled_per_login() {
 
 #[tokio::test]
 async fn state_changes_need_the_csrf_token_and_our_origin() {
+    let _one_at_a_time = one_at_a_time().await;
     let (_test, mut browser) = portal().await;
     let (_, html) = browser.get("/signin").await;
     let action = form_action(&html, "sign_in");
@@ -450,6 +471,7 @@ async fn state_changes_need_the_csrf_token_and_our_origin() {
 
 #[tokio::test]
 async fn oversized_bodies_are_refused_early() {
+    let _one_at_a_time = one_at_a_time().await;
     let (_test, mut browser) = portal().await;
     let (_, html) = browser.get("/signin").await;
     let big = "x".repeat(1024 * 1024);
@@ -464,6 +486,7 @@ async fn oversized_bodies_are_refused_early() {
 
 #[tokio::test]
 async fn a_flood_of_sign_ins_gets_503_with_retry_after_instead_of_piling_up() {
+    let _one_at_a_time = one_at_a_time().await;
     let test = common::TestSesame::new(|config| {
         config.hashing.hash_concurrency = 1;
         config.hashing.hash_queue_timeout_ms = 1;
@@ -531,6 +554,7 @@ async fn a_flood_of_sign_ins_gets_503_with_retry_after_instead_of_piling_up() {
 
 #[tokio::test]
 async fn activation_steps_work_as_plain_form_posts_and_links_wait_for_a_button() {
+    let _one_at_a_time = one_at_a_time().await;
     let (test, mut browser) = portal().await;
     common::pending_with_letter(
         &test.sesame,
