@@ -84,6 +84,8 @@ export default defineConfig({
       // …and pin the per-account limit the throttle test counts on (the default).
       SESAME_THROTTLE_SIGNIN_PER_ACCOUNT: '5',
       SESAME_THROTTLE_RECOVERY_PER_ADDRESS: '10000',
+      // Pauses last a minute, so a test can wait one out (password.spec.ts).
+      SESAME_THROTTLE_LOCKOUT_MINUTES: '1',
       LEPTOS_SITE_ROOT: path.resolve('..', siteRoot),
     },
   },

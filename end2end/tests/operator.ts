@@ -54,6 +54,25 @@ export function importPeople(rows: HrRow[], name: string): void {
 }
 
 /**
+ * An active account with a password (`sesame admin create-person`, the password on
+ * standard input), then the HR file's facts about it (employee number, PIN, SIN...).
+ */
+export function createActivePerson(row: HrRow, password: string): void {
+  const args = ['admin', 'create-person', '--login', row.login, '--first-name', row.firstName];
+  args.push('--last-name', row.lastName, '--category', row.category, '--language', row.language);
+  if (row.email) {
+    args.push('--email', row.email);
+  }
+  execFileSync(SESAME, args, { env: sesameEnv(), input: `${password}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
+  importPeople([row], row.login);
+}
+
+/** The helpdesk's `sesame admin disable-questions` (seed 000). */
+export function disableQuestions(login: string, reason: string): void {
+  execFileSync(SESAME, ['admin', 'disable-questions', login, '--reason', reason], { env: sesameEnv(), stdio: 'pipe' });
+}
+
+/**
  * Imports the person from a one-row HR file, prints their letter, and answers the
  * provisional password read from the letter.
  */
@@ -123,7 +142,7 @@ function parseEml(raw: string): Mail {
   const to = header(headers, 'To');
   const subject = decodeWords(header(headers, 'Subject'));
   const text = textPart(eml);
-  const link = text.match(/https?:\/\/\S+\/activate\/link\?token=[A-Za-z0-9_-]+/)?.[0] ?? '';
+  const link = text.match(/https?:\/\/\S+\/(?:activate|forgot-password)\/link\?token=[A-Za-z0-9_-]+/)?.[0] ?? '';
   const code = text.match(/(?:^|\s)(\d{6})(?:\s|$)/m)?.[1] ?? '';
   return { to, subject, text, link, code };
 }

@@ -35,6 +35,7 @@ pub struct Config {
     pub sessions: SessionConfig,
     pub throttle: ThrottleConfig,
     pub activation: ActivationConfig,
+    pub recovery: RecoveryConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -179,6 +180,182 @@ impl Default for ActivationConfig {
     }
 }
 
+/// Forgot password: the methods offered, and per category which proofs suffice.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoveryConfig {
+    /// The methods the choice page offers everyone, in this order (`questions`,
+    /// `email_code`, `totp`, `pin`, `identity`).
+    pub methods: Vec<String>,
+    /// Minutes a recovery may take before it starts over.
+    pub flow_valid_minutes: i64,
+    /// Minutes an emailed code (and its link) stays valid.
+    pub code_valid_minutes: i64,
+    /// Wrong codes allowed before a code stops working.
+    pub max_code_attempts: i64,
+    /// Emails with a code one recovery may send.
+    pub max_sends: i64,
+    /// The first rule naming a person's category (or `*`) decides.
+    pub rules: Vec<RecoveryRule>,
+    /// Security questions a person sets up under "My account".
+    pub questions_to_enrol: usize,
+    /// How many of them forgot password asks (0: all).
+    pub questions_asked: usize,
+    /// The questions people choose from (they may also write their own).
+    pub questions: Vec<SecurityQuestion>,
+}
+
+/// One of the institution's security questions, in both languages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityQuestion {
+    /// Stored with the answer: change the texts freely, never the id.
+    pub id: String,
+    pub fr: String,
+    pub en: String,
+}
+
+/// Which proofs let people of some categories choose a new password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryRule {
+    /// Categories this rule is for; `*` for any.
+    pub categories: Vec<String>,
+    /// Each entry is a combination of methods that suffices once all are proven.
+    pub sufficient: Vec<Vec<String>>,
+    /// Methods also required, on top of any combination, when the person has them.
+    #[serde(default)]
+    pub plus_if_enrolled: Vec<String>,
+}
+
+impl RecoveryConfig {
+    fn validate(&self, known_category: &dyn Fn(&String) -> bool) -> Result<(), ConfigError> {
+        let known_method = |m: &String| app::api::password::RecoveryMethod::from_code(m).is_some();
+        let invalid = |what: String| Err(ConfigError::Invalid(format!("recovery: {what}")));
+        if let Some(bad) = self.methods.iter().find(|m| !known_method(m)) {
+            return invalid(format!("unknown method {bad:?}"));
+        }
+        // The authenticator app is proven against what people enrol under "My account";
+        // until that page exists it cannot be offered.
+        if let Some(bad) = self.methods.iter().find(|m| m.as_str() == "totp") {
+            return invalid(format!("method {bad:?} cannot be offered yet"));
+        }
+        if self.methods.is_empty() {
+            return invalid("methods must offer at least one method".into());
+        }
+        for rule in &self.rules {
+            if let Some(bad) = rule
+                .categories
+                .iter()
+                .find(|c| c.as_str() != "*" && !known_category(c))
+            {
+                return invalid(format!("unknown category {bad:?}"));
+            }
+            if let Some(bad) = rule
+                .sufficient
+                .iter()
+                .flatten()
+                .chain(&rule.plus_if_enrolled)
+                .find(|m| !known_method(m))
+            {
+                return invalid(format!("unknown method {bad:?}"));
+            }
+            if rule.sufficient.iter().any(Vec::is_empty) {
+                return invalid("an empty combination would need no proof".into());
+            }
+        }
+        if !(1..=5).contains(&self.questions_to_enrol)
+            || self.questions_asked > self.questions_to_enrol
+        {
+            return invalid(
+                "questions_to_enrol must be 1 to 5, questions_asked at most that".into(),
+            );
+        }
+        if self.questions.len() < self.questions_to_enrol {
+            return invalid("questions must list at least questions_to_enrol questions".into());
+        }
+        if self.code_valid_minutes < 1 || self.max_code_attempts < 1 || self.max_sends < 1 {
+            return invalid(
+                "code_valid_minutes, max_code_attempts and max_sends must be at least 1".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        let methods = |list: &[&str]| list.iter().map(|m| (*m).to_owned()).collect::<Vec<_>>();
+        Self {
+            methods: methods(&["questions", "email_code", "pin", "identity"]),
+            flow_valid_minutes: 30,
+            code_valid_minutes: 10,
+            max_code_attempts: 5,
+            max_sends: 3,
+            rules: vec![
+                // Seed 000: retirees often have no email; what HR knows is enough.
+                RecoveryRule {
+                    categories: methods(&["retiree"]),
+                    sufficient: vec![
+                        methods(&["questions"]),
+                        methods(&["pin"]),
+                        methods(&["identity"]),
+                        methods(&["email_code"]),
+                        methods(&["totp"]),
+                    ],
+                    plus_if_enrolled: Vec::new(),
+                },
+                RecoveryRule {
+                    categories: methods(&["*"]),
+                    sufficient: vec![methods(&["email_code"]), methods(&["totp"])],
+                    plus_if_enrolled: methods(&["questions"]),
+                },
+            ],
+            questions_to_enrol: 3,
+            questions_asked: 0,
+            questions: [
+                (
+                    "birth-city",
+                    "Dans quelle ville êtes-vous né(e) ?",
+                    "In what city were you born?",
+                ),
+                (
+                    "first-pet",
+                    "Quel était le nom de votre premier animal de compagnie ?",
+                    "What was the name of your first pet?",
+                ),
+                (
+                    "first-school",
+                    "Quel est le nom de votre première école ?",
+                    "What was the name of your first school?",
+                ),
+                (
+                    "mother-maiden",
+                    "Quel est le nom de jeune fille de votre mère ?",
+                    "What is your mother's maiden name?",
+                ),
+                (
+                    "first-street",
+                    "Dans quelle rue habitiez-vous enfant ?",
+                    "On what street did you live as a child?",
+                ),
+                (
+                    "first-job",
+                    "Quel a été votre premier emploi ?",
+                    "What was your first job?",
+                ),
+            ]
+            .into_iter()
+            .map(|(id, fr, en)| SecurityQuestion {
+                id: id.into(),
+                fr: fr.into(),
+                en: en.into(),
+            })
+            .collect(),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -195,6 +372,7 @@ impl Default for Config {
             sessions: SessionConfig::default(),
             throttle: ThrottleConfig::default(),
             activation: ActivationConfig::default(),
+            recovery: RecoveryConfig::default(),
         }
     }
 }
@@ -399,6 +577,7 @@ impl Config {
                 "activation.mailbox_pattern must be an address pattern such as {first}.{last}@example.org".into(),
             ));
         }
+        self.recovery.validate(&known)?;
         if self.hashing.hash_concurrency == 0 {
             return Err(ConfigError::Invalid(
                 "hashing.hash_concurrency must be at least 1".into(),
@@ -581,6 +760,37 @@ mod tests {
         let config = Config::load_from(Some(example), &env(&[])).expect("the example loads");
         assert_eq!(config.institution.helpdesk_phone, "514-987-3000 poste 5050");
         assert!(config.is_https());
+        assert_eq!(config.recovery.rules, RecoveryConfig::default().rules);
+        assert_eq!(
+            config.recovery.questions,
+            RecoveryConfig::default().questions
+        );
+        assert_eq!(config.recovery.methods, RecoveryConfig::default().methods);
+    }
+
+    #[test]
+    fn recovery_rules_name_known_methods_and_categories() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let load = |text: &str| {
+            let file = dir.path().join("recovery.toml");
+            std::fs::write(&file, text).expect("write");
+            Config::load_from(Some(file), &env(&[]))
+        };
+        let err =
+            load("[recovery]\nmethods = [\"pin\", \"carrier-pigeon\"]\n").expect_err("method");
+        assert!(err.to_string().contains("carrier-pigeon"), "{err}");
+        let err =
+            load("[[recovery.rules]]\ncategories = [\"pirates\"]\nsufficient = [[\"pin\"]]\n")
+                .expect_err("category");
+        assert!(err.to_string().contains("pirates"), "{err}");
+        let err = load("[[recovery.rules]]\ncategories = [\"*\"]\nsufficient = [[]]\n")
+            .expect_err("empty combination");
+        assert!(err.to_string().contains("no proof"), "{err}");
+        let config = load(
+            "[[recovery.rules]]\ncategories = [\"student\"]\nsufficient = [[\"email_code\", \"pin\"]]\n",
+        )
+        .expect("a combination of two");
+        assert_eq!(config.recovery.rules.len(), 1);
     }
 
     #[test]

@@ -309,3 +309,74 @@ async fn letters_go_to_a_private_file_for_pending_people_only() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("1 letter written to"));
 }
+
+#[tokio::test]
+async fn disable_questions_removes_them_with_a_reason_in_the_audit_trail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let created = sesame(dir.path(), &CREATE, "Vélo-rouge;Marmotte-93\n");
+    assert!(created.status.success());
+    let url = format!("sqlite:{}", dir.path().join("sesame.db").display());
+    let store = sesame::store::Store::connect(&url, 1).await.expect("store");
+    let person = sesame::store::people::find_by_login(&store.pool, "mtremblay")
+        .await
+        .expect("find")
+        .expect("person");
+    let mut conn = store.pool.acquire().await.expect("conn");
+    let answers: Vec<sesame::store::questions::NewAnswer> = ["birth-city", "first-pet"]
+        .into_iter()
+        .map(|id| sesame::store::questions::NewAnswer {
+            question: Ok(id.to_owned()),
+            answer_hash: "$argon2id$placeholder".to_owned(),
+        })
+        .collect();
+    sesame::store::questions::replace(&mut conn, &person.id, &answers, 1_000)
+        .await
+        .expect("questions");
+    drop(conn);
+
+    let without_reason = sesame(dir.path(), &["admin", "disable-questions", "mtremblay"], "");
+    assert!(!without_reason.status.success());
+    let output = sesame(
+        dir.path(),
+        &[
+            "admin",
+            "disable-questions",
+            "MTremblay",
+            "--reason",
+            "forgot the answers, identity checked by phone",
+        ],
+        "",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("2 security question(s) removed"));
+    let left = sesame::store::questions::list(&store.pool, &person.id)
+        .await
+        .expect("list");
+    assert!(left.is_empty());
+    let events = sesame::store::audit::recent(&store.pool, Some(&person.id), 10)
+        .await
+        .expect("audit");
+    let event = events
+        .iter()
+        .find(|e| e.kind == "security_questions")
+        .expect("audited");
+    assert!(event.detail.contains("forgot the answers"), "{event:?}");
+    assert!(
+        event
+            .actor_id
+            .as_deref()
+            .is_some_and(|a| a.starts_with("cli:"))
+    );
+
+    let unknown = sesame(
+        dir.path(),
+        &["admin", "disable-questions", "nobody", "--reason", "test"],
+        "",
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody"));
+}

@@ -502,6 +502,84 @@ async fn a_verification_is_used_once_even_by_concurrent_requests() {
 }
 
 #[tokio::test]
+async fn twenty_concurrent_uses_of_one_code_give_one_success() {
+    use sesame::store::verifications::{self, NewVerification};
+    each_engine(|store, engine| async move {
+        let flow_id = new_id();
+        flows::insert(
+            &store.pool,
+            &NewFlow {
+                id: &flow_id,
+                kind: "password_recovery",
+                state: "email_code",
+                person_id: None,
+                locale: "fr",
+                binding_hash: "b",
+                expires_at: 10_000,
+                data: "{}",
+            },
+            1_000,
+        )
+        .await
+        .expect("flow");
+        let mut conn = store.pool.acquire().await.expect("conn");
+        verifications::replace(
+            &mut conn,
+            &NewVerification {
+                id: "code",
+                flow_id: &flow_id,
+                purpose: "reset",
+                address: "marie@perso.example",
+                link_hash: "link",
+                code_hash: "hash",
+                expires_at: 5_000,
+            },
+            1_000,
+        )
+        .await
+        .expect("code");
+        drop(conn);
+        // Each request does what the flow does: use the code and move the flow on, in
+        // one transaction.
+        let attempts = (0..20).map(|_| {
+            let pool = store.pool.clone();
+            let flow_id = flow_id.clone();
+            tokio::spawn(async move {
+                let mut tx = pool.begin().await?;
+                if !verifications::consume(&mut *tx, "code", 1_001, 5).await? {
+                    tx.rollback().await?;
+                    return Ok::<bool, sesame::error::Error>(false);
+                }
+                let moved = flows::transition(
+                    &mut *tx,
+                    &flow_id,
+                    "email_code",
+                    "new_password",
+                    "{}",
+                    1_001,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(moved)
+            })
+        });
+        let mut successes = 0;
+        for attempt in futures::future::join_all(attempts).await {
+            if attempt.expect("task").expect(engine) {
+                successes += 1;
+            }
+        }
+        assert_eq!(successes, 1, "{engine}");
+        let flow = flows::find(&store.pool, &flow_id, "password_recovery")
+            .await
+            .expect("find")
+            .expect(engine);
+        assert_eq!(flow.state, "new_password", "{engine}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn mailbox_addresses_are_unique() {
     use sesame::store::activation;
     each_engine(|store, engine| async move {

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::AppError;
+pub use super::step::StepError;
 use crate::i18n::Msg;
 
 /// Where an activation stands: the step the page shows.
@@ -99,32 +100,6 @@ pub enum MailboxOffer {
     Mailbox { address: String },
     /// No mailbox: mail goes to the address given here (required).
     ForwardOnly,
-}
-
-/// A refusal to show, and the field it concerns.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepError {
-    pub message: Msg,
-    /// The id of the field concerned (the error summary links to it).
-    pub field: Option<String>,
-    /// Minutes to wait, for a lockout.
-    pub retry_minutes: Option<u32>,
-    /// Tries left, for a wrong code.
-    pub tries_left: Option<u32>,
-    /// The password rules a refused new password breaks.
-    pub unmet_rules: Vec<crate::policy::PasswordRule>,
-}
-
-impl StepError {
-    pub fn new(message: Msg, field: Option<&str>) -> StepError {
-        StepError {
-            message,
-            field: field.map(str::to_owned),
-            retry_minutes: None,
-            tries_left: None,
-            unmet_rules: Vec::new(),
-        }
-    }
 }
 
 /// What the activation page shows.
@@ -363,17 +338,14 @@ pub async fn use_activation_link(csrf: String, token: String) -> Result<(), AppE
         .await?
     {
         Some(flow_id) => redirect_to(&format!("/activate?flow={flow_id}")),
-        None => redirect_to(&format!(
-            "/activate/link?token={}",
-            urlencoding_token(&token)
-        )),
+        None => redirect_to(&format!("/activate/link?token={}", clean_token(&token))),
     }
     Ok(())
 }
 
 /// Tokens are hex; anything else is dropped rather than echoed into a URL.
 #[cfg(feature = "ssr")]
-fn urlencoding_token(token: &str) -> String {
+pub(crate) fn clean_token(token: &str) -> String {
     token
         .chars()
         .filter(char::is_ascii_alphanumeric)

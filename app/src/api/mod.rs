@@ -8,8 +8,12 @@
 
 pub mod activation;
 mod error;
+pub mod methods;
+pub mod password;
 pub mod portal;
+pub mod questions;
 pub mod signin;
+pub mod step;
 pub mod username;
 
 pub use error::AppError;

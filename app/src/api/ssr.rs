@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
 use super::{
-    AppError, activation::ActivationApi, portal::PortalApi, signin::SignInApi,
+    AppError, activation::ActivationApi, methods::RecoveryMethodsApi,
+    password::PasswordRecoveryApi, portal::PortalApi, questions::QuestionsApi, signin::SignInApi,
     username::UsernameRecoveryApi,
 };
 use crate::i18n::Locale;
@@ -35,6 +36,9 @@ pub struct Services {
     pub sign_in: Arc<dyn SignInApi>,
     pub activation: Arc<dyn ActivationApi>,
     pub username: Arc<dyn UsernameRecoveryApi>,
+    pub password: Arc<dyn PasswordRecoveryApi>,
+    pub questions: Arc<dyn QuestionsApi>,
+    pub methods: Arc<dyn RecoveryMethodsApi>,
 }
 
 pub fn services() -> Result<Services, AppError> {

@@ -4,7 +4,13 @@
 
 use leptos::{html, prelude::*};
 
-use crate::{i18n::Msg, t};
+use crate::{
+    api::{AppError, step::StepError},
+    components::password_checklist::rule_text,
+    i18n::{Locale, Msg},
+    policy::PasswordPolicy,
+    t,
+};
 
 /// One problem: its message, and the id of the field it concerns (if any).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,4 +60,38 @@ pub fn ErrorSummary(problems: Vec<Problem>) -> impl IntoView {
             </div>
         }
     })
+}
+
+/// The summary's lines for a step: the step's refusal (and each password rule it breaks,
+/// since the live checklist needs JavaScript), or an error from the transport. `fields`
+/// are the ids of the fields the page renders (links need `'static` ids).
+pub fn step_problems(
+    locale: Locale,
+    policy: Option<&PasswordPolicy>,
+    error: Option<&StepError>,
+    transport_error: Option<AppError>,
+    fields: &[&'static str],
+) -> Option<Vec<Problem>> {
+    if let Some(error) = transport_error {
+        return Some(vec![Problem {
+            message: locale.text(error.message()).to_owned(),
+            field_id: None,
+        }]);
+    }
+    let error = error?;
+    let field_id = error
+        .field
+        .as_deref()
+        .and_then(|field| fields.iter().copied().find(|id| *id == field));
+    let mut problems = vec![Problem {
+        message: error.text(locale),
+        field_id,
+    }];
+    if let Some(policy) = policy {
+        problems.extend(error.unmet_rules.iter().map(|rule| Problem {
+            message: rule_text(locale, policy, *rule),
+            field_id,
+        }));
+    }
+    Some(problems)
 }

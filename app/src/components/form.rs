@@ -70,3 +70,71 @@ pub fn TextField(
         </div>
     }
 }
+
+/// A checkbox or radio button with its label (the whole row is the target).
+#[component]
+pub fn Choice(
+    id: &'static str,
+    name: &'static str,
+    value: &'static str,
+    kind: &'static str,
+    label: Msg,
+    #[prop(optional)] checked: bool,
+    #[prop(default = None)] error: Option<String>,
+    #[prop(optional)] hint: Option<Msg>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described_by = match (error.is_some(), hint.is_some()) {
+        (true, true) => Some(format!("{error_id} {hint_id}")),
+        (true, false) => Some(error_id.clone()),
+        (false, true) => Some(hint_id.clone()),
+        (false, false) => None,
+    };
+    view! {
+        {error.map(|e| view! { <p class="field__error" id=error_id>{e}</p> })}
+        <div class="choice">
+            <input
+                type=kind
+                id=id
+                name=name
+                value=value
+                checked=checked
+                aria-describedby=described_by
+            />
+            <label for=id>{t(label)}</label>
+        </div>
+        {hint.map(|h| view! { <p class="field__hint choice__hint" id=hint_id>{t(h)}</p> })}
+    }
+}
+
+/// Inside a flow step's form, around its fields: the CSRF token, the flow, the step the
+/// form answers (and the intent of a secondary button), then the button. The flows' step
+/// forms wrap it in their `ActionForm`.
+#[component]
+pub fn StepFormBody(
+    flow_id: String,
+    step: &'static str,
+    submit: Msg,
+    pending: Signal<bool>,
+    children: Children,
+    #[prop(default = None)] intent: Option<&'static str>,
+    #[prop(optional)] secondary: bool,
+) -> impl IntoView {
+    view! {
+        <CsrfField/>
+        {(!flow_id.is_empty()).then(|| view! { <input type="hidden" name="flow" value=flow_id/> })}
+        <input type="hidden" name="form[step]" value=step/>
+        {intent.map(|intent| view! { <input type="hidden" name="form[intent]" value=intent/> })}
+        {children()}
+        <div class="form-actions">
+            <button
+                type="submit"
+                class=if secondary { "button button--secondary" } else { "button" }
+                aria-disabled=move || pending.get().then_some("true")
+            >
+                {t(submit)}
+            </button>
+        </div>
+    }
+}

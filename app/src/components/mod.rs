@@ -2,6 +2,7 @@
 
 pub mod error_summary;
 pub mod form;
+pub mod identity_fields;
 pub mod language_switch;
 pub mod layout;
 pub mod password_checklist;

@@ -4,9 +4,10 @@
 use leptos::prelude::*;
 
 use crate::{
+    components::form::TextField,
     i18n::{Locale, Msg},
     policy::{PasswordPolicy, PasswordRule},
-    use_locale,
+    t, use_locale,
 };
 
 /// The text of one rule in a language.
@@ -107,5 +108,46 @@ mod tests {
         assert!(html.contains("au moins 14 caractères"));
         assert_eq!(html.matches("checklist__item--met").count(), 5, "{html}");
         assert!(!html.contains("non respecté"));
+    }
+}
+
+/// The new password (with the live checklist) and its confirmation, named
+/// `form[new_password]` and `form[new_password_confirmation]`.
+#[component]
+pub fn NewPasswordFields(
+    policy: PasswordPolicy,
+    #[prop(default = None)] error: Option<String>,
+    #[prop(default = None)] confirm_error: Option<String>,
+) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let (described_by, field_class) = if error.is_some() {
+        ("new_password-error password-rules", "field field--error")
+    } else {
+        ("password-rules", "field")
+    };
+    view! {
+        <div class=field_class>
+            <label class="field__label" for="new_password">{t(Msg::ActivationNewPasswordLabel)}</label>
+            {error.map(|e| view! { <p class="field__error" id="new_password-error">{e}</p> })}
+            <input
+                class="field__input"
+                id="new_password"
+                name="form[new_password]"
+                type="password"
+                autocomplete="new-password"
+                required=true
+                aria-describedby=described_by
+                on:input=move |ev| password.set(event_target_value(&ev))
+            />
+            <PasswordChecklist id="password-rules" policy password/>
+        </div>
+        <TextField
+            id="new_password_confirmation"
+            name="form[new_password_confirmation]"
+            label=Msg::ActivationNewPasswordConfirmLabel
+            autocomplete="new-password"
+            input_type="password"
+            error=confirm_error
+        />
     }
 }

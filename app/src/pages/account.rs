@@ -3,6 +3,7 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::{
+    api::{methods::load_recovery_methods, password::RecoveryMethod},
     components::{form::CsrfField, layout::use_sign_out, portal::WithPortal},
     i18n::Msg,
     t, use_locale,
@@ -24,6 +25,7 @@ pub fn AccountPage() -> impl IntoView {
             view! {
                 <p class="lead">{locale.format(Msg::AccountGreeting, &[("name", &person.display_name())])}</p>
                 <p>{locale.format(Msg::AccountLogin, &[("login", &person.login)])}</p>
+                <RecoveryMethods/>
                 <section class="panel" aria-labelledby="notice-title">
                     <h2 id="notice-title">{t(Msg::AccountNoticeTitle)}</h2>
                     <p>
@@ -46,5 +48,66 @@ pub fn AccountPage() -> impl IntoView {
             }
                 .into_any()
         }/>
+    }
+}
+
+/// What is set up to recover the account, and what the institution asks for.
+#[component]
+fn RecoveryMethods() -> impl IntoView {
+    let locale = use_locale();
+    let overview = Resource::new(|| (), |_| load_recovery_methods());
+    view! {
+        <section class="panel" aria-labelledby="methods-title">
+            <h2 id="methods-title">{t(Msg::MethodsTitle)}</h2>
+            <p>{t(Msg::MethodsIntro)}</p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let state = overview.await.unwrap_or_default();
+                    let rows = state
+                        .methods
+                        .iter()
+                        .map(|status| {
+                            let state_text = match (&status.detail, status.set_up) {
+                                (Some(email), true) => locale.format(Msg::MethodsEmailTo, &[("email", email)]),
+                                (_, true) => t(Msg::MethodsSetUp).to_owned(),
+                                (_, false) => t(Msg::MethodsNotSetUp).to_owned(),
+                            };
+                            view! {
+                                <dt>{t(status.method.name())}</dt>
+                                <dd>{state_text}</dd>
+                            }
+                        })
+                        .collect_view();
+                    let names = |methods: &[RecoveryMethod]| {
+                        methods.iter().map(|m| t(m.name())).collect::<Vec<_>>().join(" + ")
+                    };
+                    let required = if state.sufficient.is_empty() {
+                        view! { <p>{t(Msg::MethodsNoneRequired)}</p> }.into_any()
+                    } else {
+                        let combinations = state
+                            .sufficient
+                            .iter()
+                            .map(|combination| view! { <li>{names(combination)}</li> })
+                            .collect_view();
+                        let plus = (!state.plus_if_enrolled.is_empty()).then(|| {
+                            view! {
+                                <p>{locale.format(Msg::MethodsPlusIfEnrolled, &[("methods", &names(&state.plus_if_enrolled))])}</p>
+                            }
+                        });
+                        view! {
+                            <p>{t(Msg::MethodsRequiredIntro)}</p>
+                            <ul>{combinations}</ul>
+                            {plus}
+                        }
+                            .into_any()
+                    };
+                    view! {
+                        <dl class="methods">{rows}</dl>
+                        <p><a href="/account/questions">{t(Msg::MethodsChangeQuestions)}</a></p>
+                        {required}
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

@@ -6,17 +6,14 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::{
-        AppError,
-        activation::StepError,
-        username::{ForgotUsernameView, IdentityMethod, RecoverUsername, load_forgot_username},
-    },
+    api::username::{ForgotUsernameView, IdentityMethod, RecoverUsername, load_forgot_username},
     components::{
-        error_summary::{ErrorSummary, Problem},
-        form::{CsrfField, TextField},
+        error_summary::{ErrorSummary, step_problems},
+        form::CsrfField,
+        identity_fields::{EmployeePinFields, IdentityFields},
         portal::WithPortal,
     },
-    i18n::{Locale, Msg},
+    i18n::Msg,
     t, use_locale,
 };
 
@@ -44,7 +41,7 @@ pub fn ForgotUsernamePage() -> impl IntoView {
                 }
                 let error = state.error.clone();
                 view! {
-                    {move || problems(locale, &error, transport_error()).map(|problems| view! { <ErrorSummary problems/> })}
+                    {move || step_problems(locale, None, error.as_ref(), transport_error(), FIELD_IDS).map(|problems| view! { <ErrorSummary problems/> })}
                     <ProofForm state action/>
                 }
                     .into_any()
@@ -79,37 +76,13 @@ fn Found(login: String, mailed_to: Option<String>) -> impl IntoView {
 
 #[component]
 fn ProofForm(state: ForgotUsernameView, action: ServerAction<RecoverUsername>) -> impl IntoView {
-    let field_error = |field: &str| {
-        state
-            .error
-            .as_ref()
-            .filter(|e| e.field.as_deref() == Some(field))
-            .map(|e| t(e.message).to_owned())
-    };
     let pending = action.pending();
+    let error = state.error.clone();
     let (fields, other_way, other_label) = match state.method {
         IdentityMethod::EmployeePin => (
             view! {
                 <p>{t(Msg::UsernamePinIntro)}</p>
-                <TextField
-                    id="employee_number"
-                    name="form[employee_number]"
-                    label=Msg::UsernameEmployeeNumberLabel
-                    hint=Msg::UsernameEmployeeNumberHint
-                    autocomplete="off"
-                    autocapitalize_off=true
-                    error=field_error("employee_number")
-                    value=state.employee_number.clone()
-                />
-                <TextField
-                    id="pin"
-                    name="form[pin]"
-                    label=Msg::UsernamePinLabel
-                    autocomplete="off"
-                    input_type="password"
-                    inputmode="numeric"
-                    error=field_error("pin")
-                />
+                <EmployeePinFields employee_number=state.employee_number.clone() error/>
             }
             .into_any(),
             IdentityMethod::Attributes,
@@ -118,41 +91,11 @@ fn ProofForm(state: ForgotUsernameView, action: ServerAction<RecoverUsername>) -
         IdentityMethod::Attributes => (
             view! {
                 <p>{t(Msg::UsernameAttributesIntro)}</p>
-                <TextField
-                    id="first_name"
-                    name="form[first_name]"
-                    label=Msg::UsernameFirstNameLabel
-                    autocomplete="given-name"
-                    error=field_error("first_name")
-                    value=state.first_name.clone()
-                />
-                <TextField
-                    id="last_name"
-                    name="form[last_name]"
-                    label=Msg::UsernameLastNameLabel
-                    autocomplete="family-name"
-                    error=field_error("last_name")
-                    value=state.last_name.clone()
-                />
-                <TextField
-                    id="date_of_birth"
-                    name="form[date_of_birth]"
-                    label=Msg::UsernameDateOfBirthLabel
-                    hint=Msg::UsernameDateOfBirthHint
-                    autocomplete="bday"
-                    input_type="date"
-                    error=field_error("date_of_birth")
-                    value=state.date_of_birth.clone()
-                />
-                <TextField
-                    id="sin_last6"
-                    name="form[sin_last6]"
-                    label=Msg::UsernameSinLabel
-                    hint=Msg::UsernameSinHint
-                    autocomplete="off"
-                    input_type="password"
-                    inputmode="numeric"
-                    error=field_error("sin_last6")
+                <IdentityFields
+                    first_name=state.first_name.clone()
+                    last_name=state.last_name.clone()
+                    date_of_birth=state.date_of_birth.clone()
+                    error
                 />
             }
             .into_any(),
@@ -177,33 +120,12 @@ fn ProofForm(state: ForgotUsernameView, action: ServerAction<RecoverUsername>) -
     }
 }
 
-fn problems(
-    locale: Locale,
-    error: &Option<StepError>,
-    transport_error: Option<AppError>,
-) -> Option<Vec<Problem>> {
-    if let Some(error) = transport_error {
-        return Some(vec![Problem {
-            message: locale.text(error.message()).to_owned(),
-            field_id: None,
-        }]);
-    }
-    let error = error.as_ref()?;
-    let message = locale.format(
-        error.message,
-        &[("minutes", &error.retry_minutes.unwrap_or(1).to_string())],
-    );
-    let field_id = error.field.as_deref().and_then(|field| {
-        [
-            "employee_number",
-            "pin",
-            "first_name",
-            "last_name",
-            "date_of_birth",
-            "sin_last6",
-        ]
-        .into_iter()
-        .find(|id| *id == field)
-    });
-    Some(vec![Problem { message, field_id }])
-}
+/// The ids of the fields the forms render.
+const FIELD_IDS: &[&str] = &[
+    "employee_number",
+    "pin",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sin_last6",
+];

@@ -1,7 +1,9 @@
 //! One module per page or flow; a flow's module routes its steps.
 
 pub mod account;
+pub mod account_questions;
 pub mod activate;
+pub mod forgot_password;
 pub mod forgot_username;
 pub mod home;
 pub mod not_found;

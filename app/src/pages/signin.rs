@@ -78,7 +78,10 @@ pub fn SignInPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <p><a href="/forgot-username">{t(Msg::SigninForgotUsername)}</a></p>
+        <ul class="links">
+            <li><a href="/forgot-password">{t(Msg::SigninForgotPassword)}</a></li>
+            <li><a href="/forgot-username">{t(Msg::SigninForgotUsername)}</a></li>
+        </ul>
         <WithPortal children=move |portal| {
             let institution = portal.institution;
             view! {

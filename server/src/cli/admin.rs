@@ -73,6 +73,15 @@ pub enum AdminCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Remove a person's security questions (seed 000: they forgot the answers), so that
+    /// forgot password no longer asks them; they can set new ones under "My account".
+    DisableQuestions {
+        /// The person's user ID.
+        login: String,
+        /// Why (kept in the audit trail).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// Exactly one of these says who gets a letter.
@@ -122,6 +131,23 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             import_people(config, &file, skip_invalid).await
         }
         AdminCommand::Letters { selection, out } => write_letters(config, selection, &out).await,
+        AdminCommand::DisableQuestions { login, reason } => {
+            let reason = reason.trim();
+            if reason.is_empty() {
+                return Err("--reason must say why".into());
+            }
+            let sesame = start(config).await?;
+            let login = app::policy::login::normalize_login(&login);
+            let person = crate::store::people::find_by_login(&sesame.store.pool, &login)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no person with the user ID {login}"))?;
+            let removed = crate::flows::questions::remove(&sesame, &person.id, &operator(), reason)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{login}: {removed} security question(s) removed");
+            Ok(())
+        }
     }
 }
 

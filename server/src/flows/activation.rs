@@ -485,9 +485,7 @@ impl StepContext<'_> {
             sesame.key.keyed_hash("throttle", &data.login)
         );
         let ip_key = format!("activation:ip:{}", self.meta.client_ip);
-        let locked = throttle::locked_for(pool, &login_key, self.now)
-            .await?
-            .max(throttle::locked_for(pool, &ip_key, self.now).await?);
+        let locked = throttle::locked_for_any(pool, &[&login_key, &ip_key], self.now).await?;
         if let Some(seconds) = locked {
             self.audit(pool, None, "throttled").await?;
             return self.refuse(data, throttled(seconds)).await;
@@ -501,24 +499,21 @@ impl StepContext<'_> {
         let typed = crate::letters::canonical_provisional(password);
         let verified = sesame.hasher.verify(stored, &typed).await?;
         let Some(person) = candidate.filter(|_| verified) else {
-            let rule = |limit| Rule {
-                limit,
-                window_secs: limits.window_minutes * 60,
-                lockout_secs: limits.lockout_minutes * 60,
-            };
-            let login_lock = throttle::record_failure(
+            let lock = throttle::record_failures(
                 pool,
-                &login_key,
-                rule(limits.signin_per_account),
+                &[
+                    (
+                        &login_key,
+                        Rule::with_limit(limits, limits.signin_per_account),
+                    ),
+                    (&ip_key, Rule::with_limit(limits, limits.signin_per_address)),
+                ],
                 self.now,
             )
             .await?;
-            let ip_lock =
-                throttle::record_failure(pool, &ip_key, rule(limits.signin_per_address), self.now)
-                    .await?;
             self.audit(pool, person.as_ref().map(|p| p.id.as_str()), "refused")
                 .await?;
-            let error = match login_lock.or(ip_lock) {
+            let error = match lock {
                 Some(seconds) => throttled(seconds),
                 None => StepError::new(Msg::ActivationInvalidCredentials, Some("password")),
             };
@@ -1060,9 +1055,7 @@ impl StepContext<'_> {
 }
 
 fn throttled(seconds: i64) -> StepError {
-    let mut error = StepError::new(Msg::ActivationThrottled, Some("password"));
-    error.retry_minutes = Some(u32::try_from((seconds + 59) / 60).unwrap_or(u32::MAX));
-    error
+    StepError::locked(Msg::ActivationThrottled, Some("password"), seconds)
 }
 
 fn purpose_of(step: ActivationStep) -> &'static str {

@@ -2,7 +2,10 @@
 //! `app::api`, over the store, the outbox, the clock and the hasher.
 
 pub mod activation;
+pub mod knowledge;
+pub mod password;
 pub mod portal;
+pub mod questions;
 pub mod signin;
 pub mod username;
 
@@ -24,6 +27,9 @@ pub fn services(sesame: &Sesame) -> Services {
         sign_in: Arc::new(signin::SignInFlow(sesame.clone())),
         activation: Arc::new(activation::ActivationFlow(sesame.clone())),
         username: Arc::new(username::UsernameRecoveryFlow(sesame.clone())),
+        password: Arc::new(password::PasswordRecoveryFlow(sesame.clone())),
+        questions: Arc::new(questions::QuestionsFlow(sesame.clone())),
+        methods: Arc::new(password::methods::RecoveryMethodsOverview(sesame.clone())),
     }
 }
 

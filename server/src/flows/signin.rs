@@ -136,13 +136,7 @@ async fn sign_in(
     let (login_key, ip_key) = throttle_keys(sesame, &login, meta);
     let limits = &sesame.config.throttle;
 
-    let locked = match (
-        throttle::locked_for(pool, &login_key, now).await?,
-        throttle::locked_for(pool, &ip_key, now).await?,
-    ) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
+    let locked = throttle::locked_for_any(pool, &[&login_key, &ip_key], now).await?;
     if let Some(seconds) = locked {
         audit_request(
             pool,
@@ -191,15 +185,18 @@ async fn sign_in(
         });
     }
 
-    let rule = |limit| Rule {
-        limit,
-        window_secs: limits.window_minutes * 60,
-        lockout_secs: limits.lockout_minutes * 60,
-    };
-    let login_lock =
-        throttle::record_failure(pool, &login_key, rule(limits.signin_per_account), now).await?;
-    let ip_lock =
-        throttle::record_failure(pool, &ip_key, rule(limits.signin_per_address), now).await?;
+    let lock = throttle::record_failures(
+        pool,
+        &[
+            (
+                &login_key,
+                Rule::with_limit(limits, limits.signin_per_account),
+            ),
+            (&ip_key, Rule::with_limit(limits, limits.signin_per_address)),
+        ],
+        now,
+    )
+    .await?;
     let reason = match (&person, usable, stored_hash) {
         (None, _, _) => "unknown_login",
         (Some(_), None, _) => "account_not_active",
@@ -212,10 +209,10 @@ async fn sign_in(
         meta,
         AuditKind::SignInFailed,
         person.as_ref().map(|p| p.id.as_str()),
-        json!({ "reason": reason, "locked": login_lock.or(ip_lock).is_some() }),
+        json!({ "reason": reason, "locked": lock.is_some() }),
     )
     .await?;
-    let (message, locked) = match login_lock.or(ip_lock) {
+    let (message, locked) = match lock {
         Some(seconds) => (Msg::SigninThrottled, Some(seconds)),
         None => (Msg::SigninInvalidCredentials, None),
     };

@@ -13,24 +13,24 @@
 //! same message is shown, and the person never learns which answer was wrong. Failures are
 //! counted per client address and per identifier, in the database.
 
-use std::sync::OnceLock;
-
 use app::{
     api::{
         AppError,
-        activation::StepError,
         ssr::RequestMeta,
+        step::StepError,
         username::{ForgotUsernameForm, ForgotUsernameView, IdentityMethod, UsernameRecoveryApi},
     },
     i18n::{Locale, Msg},
 };
-use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{audit_request, binding};
+use super::{
+    audit_request, binding,
+    knowledge::{self, dummy_hash, parse_date},
+};
 use crate::{
-    crypto::attributes::{AttributeKind, hash_attribute, verify_attribute},
+    crypto::attributes::{AttributeKind, verify_attribute},
     error::{Error, Result},
     mail::templates,
     people::same_name,
@@ -49,8 +49,6 @@ const FOUND: &str = "found";
 const REFUSED: &str = "refused";
 /// How long the page keeps showing the outcome.
 const FLOW_TTL_SECS: i64 = 15 * 60;
-/// Longest value looked at in any field.
-const MAX_FIELD: usize = 100;
 
 pub struct UsernameRecoveryFlow(pub Sesame);
 
@@ -126,25 +124,8 @@ async fn view(
     })
 }
 
-/// A hash no value matches, checked when nobody matches so that unknown people cost the
-/// same argon2 work as known ones.
-fn dummy_hash(sesame: &Sesame, kind: AttributeKind) -> &'static str {
-    static PIN: OnceLock<String> = OnceLock::new();
-    static SIN: OnceLock<String> = OnceLock::new();
-    let (cell, sample) = match kind {
-        AttributeKind::Pin => (&PIN, "00000000"),
-        AttributeKind::SinLast6 => (&SIN, "000000"),
-    };
-    cell.get_or_init(|| hash_attribute(&sesame.key, kind, sample).unwrap_or_default())
-}
-
 fn field(value: Option<String>) -> String {
-    value
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .take(MAX_FIELD)
-        .collect()
+    knowledge::field(&value.unwrap_or_default())
 }
 
 async fn submit(sesame: &Sesame, meta: &RequestMeta, form: ForgotUsernameForm) -> Result<String> {
@@ -179,9 +160,7 @@ async fn submit(sesame: &Sesame, meta: &RequestMeta, form: ForgotUsernameForm) -
         sesame.key.keyed_hash("throttle", &identifier)
     );
     let ip_key = format!("username:ip:{}", meta.client_ip);
-    let locked = throttle::locked_for(pool, &id_key, now)
-        .await?
-        .max(throttle::locked_for(pool, &ip_key, now).await?);
+    let locked = throttle::locked_for_any(pool, &[&id_key, &ip_key], now).await?;
     if let Some(seconds) = locked {
         audit_request(
             pool,
@@ -216,16 +195,21 @@ async fn submit(sesame: &Sesame, meta: &RequestMeta, form: ForgotUsernameForm) -
 
     let Some(person) = found else {
         let limits = &sesame.config.throttle;
-        let rule = |limit| Rule {
-            limit,
-            window_secs: limits.window_minutes * 60,
-            lockout_secs: limits.lockout_minutes * 60,
-        };
-        let id_lock =
-            throttle::record_failure(pool, &id_key, rule(limits.recovery_per_identifier), now)
-                .await?;
-        let ip_lock =
-            throttle::record_failure(pool, &ip_key, rule(limits.recovery_per_address), now).await?;
+        let lock = throttle::record_failures(
+            pool,
+            &[
+                (
+                    &id_key,
+                    Rule::with_limit(limits, limits.recovery_per_identifier),
+                ),
+                (
+                    &ip_key,
+                    Rule::with_limit(limits, limits.recovery_per_address),
+                ),
+            ],
+            now,
+        )
+        .await?;
         audit_request(
             pool,
             sesame,
@@ -235,7 +219,7 @@ async fn submit(sesame: &Sesame, meta: &RequestMeta, form: ForgotUsernameForm) -
             json!({ "method": method.code(), "outcome": "refused" }),
         )
         .await?;
-        data.error = Some(match id_lock.or(ip_lock) {
+        data.error = Some(match lock {
             Some(seconds) => throttled(seconds),
             None => StepError::new(Msg::UsernameNotFound, None),
         });
@@ -314,11 +298,6 @@ fn missing_field(method: IdentityMethod, data: &FlowData, secret: &str) -> Optio
     }
 }
 
-/// `YYYY-MM-DD` (what a date field sends), also accepting `/` or `.` between parts.
-fn parse_date(text: &str) -> Option<Date> {
-    text.trim().replace(['/', '.'], "-").parse::<Date>().ok()
-}
-
 /// The one candidate whose secret matches, checked off the async threads. Every candidate is
 /// checked (and the dummy hash when there are none) so the work does not depend on who
 /// exists.
@@ -362,9 +341,7 @@ async fn prove(
 }
 
 fn throttled(seconds: i64) -> StepError {
-    let mut error = StepError::new(Msg::UsernameThrottled, None);
-    error.retry_minutes = Some(u32::try_from((seconds + 59) / 60).unwrap_or(u32::MAX));
-    error
+    StepError::locked(Msg::UsernameThrottled, None, seconds)
 }
 
 /// `marie.tremblay@example.org` -> `m••••@example.org`: enough to recognise one's own.
@@ -428,13 +405,5 @@ mod tests {
     fn addresses_are_masked_but_recognisable() {
         assert_eq!(mask_address("marie@perso.example"), "m••••@perso.example");
         assert_eq!(mask_address("nonsense"), "••••");
-    }
-
-    #[test]
-    fn dates_are_read_in_the_usual_spellings() {
-        let expected = Date::new(1951, 4, 12).ok();
-        assert_eq!(parse_date("1951-04-12"), expected);
-        assert_eq!(parse_date(" 1951/04/12 "), expected);
-        assert_eq!(parse_date("12/04/1951"), None);
     }
 }

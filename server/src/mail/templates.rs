@@ -23,6 +23,12 @@ fn html_document(locale: Locale, subject: &str, text: &str) -> String {
     )
 }
 
+/// The HTML part with `link` made clickable (links are URL-safe: the escaping leaves them
+/// as they are).
+fn html_with_link(locale: Locale, subject: &str, text: &str, link: &str) -> String {
+    html_document(locale, subject, text).replace(link, &format!("<a href=\"{link}\">{link}</a>"))
+}
+
 /// `sesame admin send-test-mail`: proves the transport works.
 pub fn test_message(locale: Locale, institution: &str) -> RenderedMail {
     let subject = locale.text(Msg::MailTestSubject).to_owned();
@@ -63,9 +69,36 @@ pub fn activation_link(
             ("phone", &institution.helpdesk_phone),
         ],
     );
-    // The link is URL-safe (no character the escaping changes): make it clickable.
-    let html = html_document(locale, &subject, &text)
-        .replace(link, &format!("<a href=\"{link}\">{link}</a>"));
+    let html = html_with_link(locale, &subject, &text, link);
+    RenderedMail {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// A short notice about the account: its user ID, where to sign in, and the helpdesk.
+/// `subject` and `body` are the message's texts; the body may use `{institution}`,
+/// `{login}`, `{link}` and `{phone}`.
+fn account_notice(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    (subject, body): (Msg, Msg),
+    login: &str,
+    sign_in_url: &str,
+) -> RenderedMail {
+    let name = institution.name.get(locale);
+    let subject = locale.format(subject, &[("institution", name)]);
+    let text = locale.format(
+        body,
+        &[
+            ("institution", name),
+            ("login", login),
+            ("link", sign_in_url),
+            ("phone", &institution.helpdesk_phone),
+        ],
+    );
+    let html = html_document(locale, &subject, &text);
     RenderedMail {
         subject,
         text,
@@ -80,23 +113,8 @@ pub fn account_activated(
     login: &str,
     sign_in_url: &str,
 ) -> RenderedMail {
-    let name = institution.name.get(locale);
-    let subject = locale.format(Msg::MailActivatedSubject, &[("institution", name)]);
-    let text = locale.format(
-        Msg::MailActivatedBody,
-        &[
-            ("institution", name),
-            ("login", login),
-            ("link", sign_in_url),
-            ("phone", &institution.helpdesk_phone),
-        ],
-    );
-    let html = html_document(locale, &subject, &text);
-    RenderedMail {
-        subject,
-        text,
-        html,
-    }
+    let texts = (Msg::MailActivatedSubject, Msg::MailActivatedBody);
+    account_notice(locale, institution, texts, login, sign_in_url)
 }
 
 /// The user ID, as found by "forgot username", and where to sign in.
@@ -106,18 +124,45 @@ pub fn username_reminder(
     login: &str,
     sign_in_url: &str,
 ) -> RenderedMail {
+    let texts = (Msg::MailUsernameSubject, Msg::MailUsernameBody);
+    account_notice(locale, institution, texts, login, sign_in_url)
+}
+
+/// After a password reset: the password changed, and what to do if it was not you.
+pub fn password_changed(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    login: &str,
+    sign_in_url: &str,
+) -> RenderedMail {
+    let texts = (
+        Msg::MailPasswordChangedSubject,
+        Msg::MailPasswordChangedBody,
+    );
+    account_notice(locale, institution, texts, login, sign_in_url)
+}
+
+/// Forgot password: a 6-digit code, and the same proof as a link, valid `minutes`.
+pub fn password_reset_code(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    link: &str,
+    code: &str,
+    minutes: i64,
+) -> RenderedMail {
     let name = institution.name.get(locale);
-    let subject = locale.format(Msg::MailUsernameSubject, &[("institution", name)]);
+    let subject = locale.format(Msg::MailResetCodeSubject, &[("institution", name)]);
     let text = locale.format(
-        Msg::MailUsernameBody,
+        Msg::MailResetCodeBody,
         &[
             ("institution", name),
-            ("login", login),
-            ("link", sign_in_url),
+            ("link", link),
+            ("code", code),
+            ("minutes", &minutes.to_string()),
             ("phone", &institution.helpdesk_phone),
         ],
     );
-    let html = html_document(locale, &subject, &text);
+    let html = html_with_link(locale, &subject, &text, link);
     RenderedMail {
         subject,
         text,

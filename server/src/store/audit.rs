@@ -25,6 +25,10 @@ pub enum AuditKind {
     Activation,
     /// A forgot-username attempt (`detail.method`, `detail.outcome`).
     UsernameRecovery,
+    /// One forgot-password step's outcome (`detail.step`, `detail.outcome`).
+    PasswordRecovery,
+    /// Security questions set up by their owner, or removed by the helpdesk.
+    SecurityQuestions,
 }
 
 impl AuditKind {
@@ -41,6 +45,8 @@ impl AuditKind {
             AuditKind::TestMailQueued => "mail.test_queued",
             AuditKind::Activation => "activation",
             AuditKind::UsernameRecovery => "username_recovery",
+            AuditKind::PasswordRecovery => "password_recovery",
+            AuditKind::SecurityQuestions => "security_questions",
         }
     }
 }

@@ -8,6 +8,8 @@ pub mod flows;
 pub mod identity;
 pub mod outbox;
 pub mod people;
+pub mod questions;
+pub mod recovery;
 pub mod sessions;
 pub mod throttle;
 pub mod verifications;

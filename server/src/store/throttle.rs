@@ -2,15 +2,48 @@
 //! what is counted (`signin:login:<login>`, `signin:ip:<address>`). Past the limit within
 //! the window, the key is locked for a while; the lock always ends by itself.
 
-use sqlx::{Any, Executor};
+use sqlx::{Any, AnyPool, Executor};
 
-use crate::error::Result;
+use crate::{config::ThrottleConfig, error::Result};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Rule {
     pub limit: i64,
     pub window_secs: i64,
     pub lockout_secs: i64,
+}
+
+impl Rule {
+    /// `limit` failures within the configured window, then the configured lockout.
+    pub fn with_limit(settings: &ThrottleConfig, limit: i64) -> Rule {
+        Rule {
+            limit,
+            window_secs: settings.window_minutes * 60,
+            lockout_secs: settings.lockout_minutes * 60,
+        }
+    }
+}
+
+/// Seconds left on the longest lock among `keys`, if any is locked.
+pub async fn locked_for_any(pool: &AnyPool, keys: &[&str], now: i64) -> Result<Option<i64>> {
+    let mut longest = None;
+    for key in keys {
+        longest = longest.max(locked_for(pool, key, now).await?);
+    }
+    Ok(longest)
+}
+
+/// Counts one failure on every key; answers the lock's length if one of them locks.
+pub async fn record_failures(
+    pool: &AnyPool,
+    keys: &[(&str, Rule)],
+    now: i64,
+) -> Result<Option<i64>> {
+    let mut lock = None;
+    for (key, rule) in keys {
+        lock = lock.max(record_failure(pool, key, *rule, now).await?);
+    }
+    Ok(lock)
 }
 
 /// Seconds left on the key's lock, if it is locked.

@@ -11,19 +11,12 @@ use leptos_router::hooks::use_query_map;
 pub use link::ActivationLinkPage;
 
 use crate::{
-    api::{
-        AppError,
-        activation::{
-            ActivationStep, ActivationView, StepError, SubmitActivation, load_activation,
-        },
-    },
+    api::activation::{ActivationStep, ActivationView, SubmitActivation, load_activation},
     components::{
-        error_summary::{ErrorSummary, Problem},
-        password_checklist::rule_text,
+        error_summary::{ErrorSummary, step_problems},
         portal::WithPortal,
     },
-    i18n::{Locale, Msg},
-    policy::PasswordPolicy,
+    i18n::Msg,
     t, use_locale,
 };
 
@@ -78,7 +71,7 @@ pub fn ActivatePage() -> impl IntoView {
                         let error = state.error.clone();
                         view! {
                             {move || {
-                                step_problems(locale, &policy, &error, transport_error())
+                                step_problems(locale, Some(&policy), error.as_ref(), transport_error(), FIELD_IDS)
                                     .map(|problems| view! { <ErrorSummary problems/> })
                             }}
                             {state.notice.map(|notice| view! {
@@ -128,54 +121,17 @@ pub(crate) fn step_title(step: ActivationStep) -> Msg {
     }
 }
 
-/// The error summary's lines: the step's refusal, or an error from the transport.
-fn step_problems(
-    locale: Locale,
-    policy: &PasswordPolicy,
-    error: &Option<StepError>,
-    transport_error: Option<AppError>,
-) -> Option<Vec<Problem>> {
-    if let Some(error) = transport_error {
-        return Some(vec![Problem {
-            message: locale.text(error.message()).to_owned(),
-            field_id: None,
-        }]);
-    }
-    let error = error.as_ref()?;
-    let message = locale.format(
-        error.message,
-        &[
-            ("minutes", &error.retry_minutes.unwrap_or(1).to_string()),
-            ("tries", &error.tries_left.unwrap_or(0).to_string()),
-        ],
-    );
-    let field_id = error.field.as_deref().and_then(static_field_id);
-    let mut problems = vec![Problem { message, field_id }];
-    // A refused password lists each rule it breaks (the checklist needs JavaScript).
-    for rule in &error.unmet_rules {
-        problems.push(Problem {
-            message: rule_text(locale, policy, *rule),
-            field_id,
-        });
-    }
-    Some(problems)
-}
-
-/// The ids of the fields steps render (`Problem` links need `'static` ids).
-fn static_field_id(field: &str) -> Option<&'static str> {
-    [
-        "login",
-        "password",
-        "email",
-        "email_confirmation",
-        "code",
-        "resend",
-        "accept",
-        "consent-yes",
-        "forward_to",
-        "new_password",
-        "new_password_confirmation",
-    ]
-    .into_iter()
-    .find(|id| *id == field)
-}
+/// The ids of the fields steps render.
+const FIELD_IDS: &[&str] = &[
+    "login",
+    "password",
+    "email",
+    "email_confirmation",
+    "code",
+    "resend",
+    "accept",
+    "consent-yes",
+    "forward_to",
+    "new_password",
+    "new_password_confirmation",
+];

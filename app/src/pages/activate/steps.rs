@@ -9,8 +9,8 @@ use crate::{
         portal::PortalContext,
     },
     components::{
-        form::{CsrfField, TextField},
-        password_checklist::PasswordChecklist,
+        form::{Choice, StepFormBody, TextField},
+        password_checklist::NewPasswordFields,
     },
     i18n::Msg,
     t, use_locale,
@@ -23,15 +23,7 @@ fn field_error(state: &ActivationView, field: &str) -> Option<String> {
         .error
         .as_ref()
         .filter(|e| e.field.as_deref() == Some(field))
-        .map(|e| {
-            locale.format(
-                e.message,
-                &[
-                    ("minutes", &e.retry_minutes.unwrap_or(1).to_string()),
-                    ("tries", &e.tries_left.unwrap_or(0).to_string()),
-                ],
-            )
-        })
+        .map(|e| e.text(locale))
 }
 
 #[component]
@@ -163,7 +155,7 @@ pub fn StepBody(
     }
 }
 
-/// A step's form: the CSRF token, the flow, the step it answers, and its main button.
+/// A step's form: its fields inside the flow's hidden fields and its button.
 #[component]
 fn StepForm(
     action: StepAction,
@@ -177,58 +169,10 @@ fn StepForm(
     let pending = action.pending();
     view! {
         <ActionForm action attr:class="form" attr:novalidate="">
-            <CsrfField/>
-            {(!flow_id.is_empty()).then(|| view! { <input type="hidden" name="flow" value=flow_id/> })}
-            <input type="hidden" name="form[step]" value=step.code()/>
-            {intent.map(|intent| view! { <input type="hidden" name="form[intent]" value=intent/> })}
-            {children.map(|children| children())}
-            <div class="form-actions">
-                <button
-                    type="submit"
-                    class=if secondary { "button button--secondary" } else { "button" }
-                    aria-disabled=move || pending.get().then_some("true")
-                >
-                    {t(submit)}
-                </button>
-            </div>
+            <StepFormBody flow_id step=step.code() submit pending=pending.into() intent secondary>
+                {children.map(|children| children())}
+            </StepFormBody>
         </ActionForm>
-    }
-}
-
-/// A checkbox or radio button with its label (the whole row is the target).
-#[component]
-fn Choice(
-    id: &'static str,
-    name: &'static str,
-    value: &'static str,
-    kind: &'static str,
-    label: Msg,
-    #[prop(optional)] checked: bool,
-    #[prop(default = None)] error: Option<String>,
-    #[prop(optional)] hint: Option<Msg>,
-) -> impl IntoView {
-    let error_id = format!("{id}-error");
-    let hint_id = format!("{id}-hint");
-    let described_by = match (error.is_some(), hint.is_some()) {
-        (true, true) => Some(format!("{error_id} {hint_id}")),
-        (true, false) => Some(error_id.clone()),
-        (false, true) => Some(hint_id.clone()),
-        (false, false) => None,
-    };
-    view! {
-        {error.map(|e| view! { <p class="field__error" id=error_id>{e}</p> })}
-        <div class="choice">
-            <input
-                type=kind
-                id=id
-                name=name
-                value=value
-                checked=checked
-                aria-describedby=described_by
-            />
-            <label for=id>{t(label)}</label>
-        </div>
-        {hint.map(|h| view! { <p class="field__hint choice__hint" id=hint_id>{t(h)}</p> })}
     }
 }
 
@@ -344,41 +288,13 @@ fn NewPassword(
     action: StepAction,
     policy: crate::policy::PasswordPolicy,
 ) -> impl IntoView {
-    let password = RwSignal::new(String::new());
     let error = field_error(&state, "new_password");
     let confirm_error = field_error(&state, "new_password_confirmation");
-    let (described_by, field_class) = if error.is_some() {
-        ("new_password-error password-rules", "field field--error")
-    } else {
-        ("password-rules", "field")
-    };
     view! {
         <p>{t(Msg::ActivationNewPasswordIntro)}</p>
         <StepForm action flow_id step=state.step submit=Msg::ActivationFinish>
             <input type="hidden" name="form[login]" autocomplete="username" value=state.login.clone()/>
-            <div class=field_class>
-                <label class="field__label" for="new_password">{t(Msg::ActivationNewPasswordLabel)}</label>
-                {error.map(|e| view! { <p class="field__error" id="new_password-error">{e}</p> })}
-                <input
-                    class="field__input"
-                    id="new_password"
-                    name="form[new_password]"
-                    type="password"
-                    autocomplete="new-password"
-                    required=true
-                    aria-describedby=described_by
-                    on:input=move |ev| password.set(event_target_value(&ev))
-                />
-                <PasswordChecklist id="password-rules" policy password/>
-            </div>
-            <TextField
-                id="new_password_confirmation"
-                name="form[new_password_confirmation]"
-                label=Msg::ActivationNewPasswordConfirmLabel
-                autocomplete="new-password"
-                input_type="password"
-                error=confirm_error
-            />
+            <NewPasswordFields policy error confirm_error/>
         </StepForm>
     }
 }
