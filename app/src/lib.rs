@@ -107,6 +107,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("signin") view=pages::signin::SignInPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("account") view=pages::account::AccountPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("account"), StaticSegment("questions")) view=pages::account_questions::AccountQuestionsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("authenticator")) view=pages::account_authenticator::AccountAuthenticatorPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("email")) view=pages::account_email::AccountEmailPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("forgot-username") view=pages::forgot_username::ForgotUsernamePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("forgot-password") view=pages::forgot_password::ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("forgot-password"), StaticSegment("link")) view=pages::forgot_password::RecoveryLinkPage ssr=SsrMode::Async/>

@@ -8,6 +8,7 @@
 import { LANGS, type Lang, type Mode, expect, expectNoAxeViolations, main, open, setLanguage, settle, signIn, test } from './support';
 import { type HrRow, createActivePerson, disableQuestions, lastMailTo } from './operator';
 import type { Page } from '@playwright/test';
+import { createHmac } from 'node:crypto';
 
 const W = {
   fr: {
@@ -49,6 +50,31 @@ const W = {
     byQuestions: 'Répondre à mes questions de sécurité',
     questionsStepTitle: 'Vos questions de sécurité',
     setUp: 'Configuré',
+    byAuthenticator: "Saisir un code de mon application d'authentification",
+    authenticatorLink: "Configurer ou retirer une application d'authentification",
+    authenticatorTitle: "Application d'authentification",
+    authenticatorStart: "Configurer une application d'authentification",
+    authenticatorCode: "Code à 6 chiffres affiché par l'application",
+    authenticatorConfirm: 'Confirmer',
+    authenticatorWrong: "Ce code n'est pas le bon.",
+    authenticatorSaved: "Votre application d'authentification est configurée.",
+    authenticatorRemove: "Retirer l'application d'authentification",
+    authenticatorRemoved: "L'application d'authentification a été retirée de votre compte.",
+    authenticatorStepTitle: "Code de votre application d'authentification",
+    authenticatorStepCode: "Code à 6 chiffres de l'application",
+    authenticatorAddedSubject: "Une application d'authentification a été ajoutée à votre compte",
+    emailLink: 'Ajouter ou changer mon courriel de récupération',
+    emailTitle: 'Courriel de récupération',
+    newEmail: 'Nouvelle adresse courriel de récupération',
+    newEmailAgain: 'Nouvelle adresse, encore une fois',
+    currentPassword: 'Mot de passe actuel',
+    sendCode: "M'envoyer un code",
+    passwordWrong: "Ce mot de passe n'est pas le bon.",
+    confirmEmail: 'Confirmer la nouvelle adresse',
+    emailSaved: 'Votre adresse courriel de récupération est enregistrée.',
+    emailCodeSubject: 'Confirmez votre adresse courriel de récupération',
+    emailChangedSubject: 'Votre adresse courriel de récupération a été changée',
+    sentTo: 'Configuré : envoyé à',
   },
   en: {
     signinLink: 'Forgot your password?',
@@ -89,6 +115,31 @@ const W = {
     byQuestions: 'Answer my security questions',
     questionsStepTitle: 'Your security questions',
     setUp: 'Set up',
+    byAuthenticator: 'Enter a code from my authenticator app',
+    authenticatorLink: 'Set up or remove an authenticator app',
+    authenticatorTitle: 'Authenticator app',
+    authenticatorStart: 'Set up an authenticator app',
+    authenticatorCode: '6-digit code shown by the app',
+    authenticatorConfirm: 'Confirm',
+    authenticatorWrong: 'This code is not right.',
+    authenticatorSaved: 'Your authenticator app is set up.',
+    authenticatorRemove: 'Remove the authenticator app',
+    authenticatorRemoved: 'The authenticator app was removed from your account.',
+    authenticatorStepTitle: 'Code from your authenticator app',
+    authenticatorStepCode: '6-digit code from the app',
+    authenticatorAddedSubject: 'An authenticator app was added to your account',
+    emailLink: 'Add or change my recovery email',
+    emailTitle: 'Recovery email',
+    newEmail: 'New recovery email address',
+    newEmailAgain: 'New address again',
+    currentPassword: 'Current password',
+    sendCode: 'Send me a code',
+    passwordWrong: 'This password is not right.',
+    confirmEmail: 'Confirm the new address',
+    emailSaved: 'Your recovery email address is saved.',
+    emailCodeSubject: 'Confirm your recovery email address',
+    emailChangedSubject: 'Your recovery email address was changed',
+    sentTo: 'Set up: sent to',
   },
 } as const;
 
@@ -146,6 +197,33 @@ async function chooseNewPassword(page: Page, lang: Lang): Promise<void> {
   await expectNoAxeViolations(page, `forgot password, done (${lang})`);
 }
 
+
+/** The key shown by the enrolment page (RFC 4648 base32, spaces allowed), as bytes. */
+function base32Decode(text: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bytes: number[] = [];
+  let bits = 0;
+  let value = 0;
+  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
+    value = ((value << 5) | alphabet.indexOf(char)) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** What an authenticator app shows at `unixSeconds` (RFC 6238: HMAC-SHA1, 30 s, 6 digits). */
+function authenticatorCode(key: Buffer, unixSeconds: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const number = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(number).padStart(6, '0');
+}
 
 for (const lang of LANGS) {
   const w = W[lang];
@@ -298,6 +376,93 @@ for (const lang of LANGS) {
       await choose(page, lang, w.byQuestions);
       await expect(heading(page)).toHaveText(w.questionsStepTitle);
       await expect(main(page).getByLabel(custom, { exact: true })).toHaveCount(0);
+    });
+
+    test(`an authenticator app: set up from its key, used by forgot password, removed (${lang})`, async ({ page, mode }) => {
+      const p = person(lang, mode, 'permanent-staff', true);
+      createActivePerson(p, OLD_PASSWORD);
+      await signIn(page, mode, lang, p.login, OLD_PASSWORD);
+      await main(page).getByRole('link', { name: w.authenticatorLink }).click();
+      await settle(page, mode);
+      await expect(heading(page)).toHaveText(w.authenticatorTitle);
+      await expectNoAxeViolations(page, `authenticator app (${lang})`);
+      await main(page).getByRole('button', { name: w.authenticatorStart }).click();
+      const secret = main(page).locator('#authenticator-secret');
+      await expect(secret).toBeVisible();
+      await expect(main(page).locator('.qr svg')).toBeVisible();
+      await expectNoAxeViolations(page, `authenticator app, set up (${lang})`);
+      const key = base32Decode(await secret.innerText());
+      expect(key.length).toBe(20);
+
+      const enrolCode = authenticatorCode(key, Date.now() / 1000);
+      const wrong = enrolCode === '000000' ? '000001' : '000000';
+      await main(page).getByLabel(w.authenticatorCode, { exact: true }).fill(wrong);
+      await main(page).getByRole('button', { name: w.authenticatorConfirm, exact: true }).click();
+      const summary = main(page).locator('.error-summary');
+      await expect(summary).toContainText(w.authenticatorWrong);
+      await expect(summary).toBeFocused();
+      await expectNoAxeViolations(page, `authenticator app, wrong code (${lang})`);
+      await main(page).getByLabel(w.authenticatorCode, { exact: true }).fill(enrolCode);
+      await main(page).getByRole('button', { name: w.authenticatorConfirm, exact: true }).click();
+      await expect(main(page).getByRole('status')).toHaveText(w.authenticatorSaved);
+      await expectNoAxeViolations(page, `authenticator app, set up done (${lang})`);
+      expect((await lastMailTo(p.email)).subject).toContain(w.authenticatorAddedSubject);
+
+      // Forgot password by the app. The enrolment's code is used up; the app's next code
+      // (one step of drift is accepted) is not.
+      await identify(page, mode, lang, p.login);
+      await choose(page, lang, w.byAuthenticator);
+      await expect(heading(page)).toHaveText(w.authenticatorStepTitle);
+      await expectNoAxeViolations(page, `forgot password, authenticator (${lang})`);
+      await main(page).getByLabel(w.authenticatorStepCode, { exact: true }).fill(enrolCode);
+      await main(page).getByRole('button', { name: w.continue }).click();
+      await expect(main(page).locator('.error-summary')).toContainText(w.notMatched);
+      await main(page).getByLabel(w.authenticatorStepCode, { exact: true }).fill(authenticatorCode(key, Date.now() / 1000 + 30));
+      await main(page).getByRole('button', { name: w.continue }).click();
+      await chooseNewPassword(page, lang);
+
+      await signIn(page, mode, lang, p.login, NEW_PASSWORD);
+      await main(page).getByRole('link', { name: w.authenticatorLink }).click();
+      await settle(page, mode);
+      await main(page).getByRole('button', { name: w.authenticatorRemove }).click();
+      await expect(main(page).getByRole('status')).toHaveText(w.authenticatorRemoved);
+      await expect(main(page).getByRole('button', { name: w.authenticatorStart })).toBeVisible();
+    });
+
+    test(`the recovery email: changed with the password and a code sent to the new address (${lang})`, async ({ page, mode }) => {
+      const p = person(lang, mode, 'permanent-staff', true);
+      createActivePerson(p, OLD_PASSWORD);
+      const newAddress = `new-${p.email}`;
+      await signIn(page, mode, lang, p.login, OLD_PASSWORD);
+      await main(page).getByRole('link', { name: w.emailLink }).click();
+      await settle(page, mode);
+      await expect(heading(page)).toHaveText(w.emailTitle);
+      await expectNoAxeViolations(page, `recovery email (${lang})`);
+      await main(page).getByLabel(w.newEmail, { exact: true }).fill(newAddress);
+      await main(page).getByLabel(w.newEmailAgain, { exact: true }).fill(newAddress);
+      await main(page).getByLabel(w.currentPassword, { exact: true }).fill('not-my-password');
+      await main(page).getByRole('button', { name: w.sendCode }).click();
+      const summary = main(page).locator('.error-summary');
+      await expect(summary).toContainText(w.passwordWrong);
+      await expect(summary).toBeFocused();
+      await expectNoAxeViolations(page, `recovery email, refused (${lang})`);
+      // The address typed is kept; the confirmation and the password are typed again.
+      await expect(main(page).getByLabel(w.newEmail, { exact: true })).toHaveValue(newAddress);
+      await main(page).getByLabel(w.newEmailAgain, { exact: true }).fill(newAddress);
+      await main(page).getByLabel(w.currentPassword, { exact: true }).fill(OLD_PASSWORD);
+      await main(page).getByRole('button', { name: w.sendCode }).click();
+      await expect(main(page).getByLabel(w.code, { exact: true })).toBeVisible();
+      await expectNoAxeViolations(page, `recovery email, code (${lang})`);
+      const mail = await lastMailTo(newAddress);
+      expect(mail.subject).toContain(w.emailCodeSubject);
+      await main(page).getByLabel(w.code, { exact: true }).fill(mail.code);
+      await main(page).getByRole('button', { name: w.confirmEmail }).click();
+      await expect(main(page).getByRole('status')).toContainText(w.emailSaved);
+      await expect(main(page)).toContainText(newAddress);
+      await expectNoAxeViolations(page, `recovery email, saved (${lang})`);
+      // My account: codes now go to the new address.
+      await open(page, mode, '/account');
+      await expect(main(page).locator('dl.methods')).toContainText(`${w.sentTo} ${newAddress}`);
     });
 
     test(`an unknown account goes through the same pages (${lang})`, async ({ page, mode }) => {

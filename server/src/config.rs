@@ -235,11 +235,6 @@ impl RecoveryConfig {
         if let Some(bad) = self.methods.iter().find(|m| !known_method(m)) {
             return invalid(format!("unknown method {bad:?}"));
         }
-        // The authenticator app is proven against what people enrol under "My account";
-        // until that page exists it cannot be offered.
-        if let Some(bad) = self.methods.iter().find(|m| m.as_str() == "totp") {
-            return invalid(format!("method {bad:?} cannot be offered yet"));
-        }
         if self.methods.is_empty() {
             return invalid("methods must offer at least one method".into());
         }
@@ -287,7 +282,7 @@ impl Default for RecoveryConfig {
     fn default() -> Self {
         let methods = |list: &[&str]| list.iter().map(|m| (*m).to_owned()).collect::<Vec<_>>();
         Self {
-            methods: methods(&["questions", "email_code", "pin", "identity"]),
+            methods: methods(&["questions", "email_code", "totp", "pin", "identity"]),
             flow_valid_minutes: 30,
             code_valid_minutes: 10,
             max_code_attempts: 5,

@@ -15,14 +15,11 @@ use app::{
     },
     i18n::{Locale, Msg},
 };
-use common::TestSesame;
+use common::{TestSesame, signed_in};
 use sesame::{
     flows::{password::PasswordRecoveryFlow, questions::QuestionsFlow},
-    people::{PersonInput, create_person},
-    store::{people::Category, sessions},
+    store::people::Category,
 };
-
-const PASSWORD: &str = "Ancien-mot-de-passe-2024";
 
 fn meta(session: Option<&str>) -> RequestMeta {
     RequestMeta {
@@ -34,40 +31,6 @@ fn meta(session: Option<&str>) -> RequestMeta {
         session_token: session.map(str::to_owned),
         secure: false,
     }
-}
-
-/// An active person, signed in: answers the session token.
-async fn signed_in(test: &TestSesame, login: &str, category: Category) -> String {
-    let id = create_person(
-        &test.sesame,
-        PersonInput {
-            login: login.into(),
-            first_name: "Jeanne".into(),
-            last_name: "Roy".into(),
-            email: Some(format!("{login}@example.org")),
-            category: category.as_str().into(),
-            language: "en".into(),
-            password: PASSWORD.into(),
-        },
-        "test",
-    )
-    .await
-    .expect("person");
-    let token = format!("token-{login}");
-    sessions::insert(
-        &test.sesame.store.pool,
-        &sessions::NewSession {
-            id_hash: &test.sesame.key.keyed_hash("session", &token),
-            person_id: &id,
-            expires_at: test.sesame.clock.now_secs() + 3600,
-            client_ip: "192.0.2.40",
-            user_agent: "test",
-        },
-        test.sesame.clock.now_secs(),
-    )
-    .await
-    .expect("session");
-    token
 }
 
 fn form(questions: &[&str], custom: &[&str], answers: &[&str]) -> QuestionsForm {

@@ -580,6 +580,58 @@ async fn twenty_concurrent_uses_of_one_code_give_one_success() {
 }
 
 #[tokio::test]
+async fn an_authenticator_code_is_used_once_even_by_concurrent_requests() {
+    use sesame::store::authenticators;
+    each_engine(|store, engine| async move {
+        let person_id = person(&store, "app.owner").await;
+        let mut conn = store.pool.acquire().await.expect("conn");
+        authenticators::replace(&mut conn, &person_id, "sealed", 100, 1_000)
+            .await
+            .expect("enrol");
+        drop(conn);
+        // The step that confirmed the enrolment, or an older one, never works.
+        assert!(
+            !authenticators::use_step(&store.pool, &person_id, 100)
+                .await
+                .expect(engine)
+        );
+        assert!(
+            !authenticators::use_step(&store.pool, &person_id, 99)
+                .await
+                .expect(engine)
+        );
+        let attempts = (0..20).map(|_| {
+            let pool = store.pool.clone();
+            let person_id = person_id.clone();
+            tokio::spawn(async move { authenticators::use_step(&pool, &person_id, 101).await })
+        });
+        let mut successes = 0;
+        for attempt in futures::future::join_all(attempts).await {
+            if attempt.expect("task").expect(engine) {
+                successes += 1;
+            }
+        }
+        assert_eq!(successes, 1, "{engine}");
+        let row = authenticators::find(&store.pool, &person_id)
+            .await
+            .expect(engine)
+            .expect("enrolled");
+        assert_eq!(row.last_step, 101, "{engine}");
+        assert!(
+            authenticators::remove(&store.pool, &person_id)
+                .await
+                .expect(engine)
+        );
+        assert!(
+            !authenticators::remove(&store.pool, &person_id)
+                .await
+                .expect(engine)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn mailbox_addresses_are_unique() {
     use sesame::store::activation;
     each_engine(|store, engine| async move {

@@ -7,11 +7,13 @@
 //! HTTP middleware checks it before the function runs (forms carry it via `CsrfField`).
 
 pub mod activation;
+pub mod authenticator;
 mod error;
 pub mod methods;
 pub mod password;
 pub mod portal;
 pub mod questions;
+pub mod recovery_email;
 pub mod signin;
 pub mod step;
 pub mod username;

@@ -178,6 +178,10 @@ pub enum RecoveryInput {
     Code {
         code: String,
     },
+    /// A code from the authenticator app.
+    AuthenticatorCode {
+        code: String,
+    },
     /// The answers, in the order of the questions shown.
     Questions {
         answers: Vec<String>,
@@ -239,8 +243,11 @@ impl PasswordRecoveryForm {
                 date_of_birth: text(self.date_of_birth),
                 sin_last6: text(self.sin_last6),
             },
-            (RecoveryStep::Prove(RecoveryMethod::EmailCode | RecoveryMethod::Authenticator), _) => {
-                RecoveryInput::Code {
+            (RecoveryStep::Prove(RecoveryMethod::EmailCode), _) => RecoveryInput::Code {
+                code: text(self.code),
+            },
+            (RecoveryStep::Prove(RecoveryMethod::Authenticator), _) => {
+                RecoveryInput::AuthenticatorCode {
                     code: text(self.code),
                 }
             }

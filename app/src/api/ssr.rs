@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
 use super::{
-    AppError, activation::ActivationApi, methods::RecoveryMethodsApi,
-    password::PasswordRecoveryApi, portal::PortalApi, questions::QuestionsApi, signin::SignInApi,
+    AppError, activation::ActivationApi, authenticator::AuthenticatorApi,
+    methods::RecoveryMethodsApi, password::PasswordRecoveryApi, portal::PortalApi,
+    questions::QuestionsApi, recovery_email::RecoveryEmailApi, signin::SignInApi,
     username::UsernameRecoveryApi,
 };
 use crate::i18n::Locale;
@@ -39,6 +40,8 @@ pub struct Services {
     pub password: Arc<dyn PasswordRecoveryApi>,
     pub questions: Arc<dyn QuestionsApi>,
     pub methods: Arc<dyn RecoveryMethodsApi>,
+    pub authenticator: Arc<dyn AuthenticatorApi>,
+    pub recovery_email: Arc<dyn RecoveryEmailApi>,
 }
 
 pub fn services() -> Result<Services, AppError> {

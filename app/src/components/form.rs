@@ -117,7 +117,7 @@ pub fn StepFormBody(
     step: &'static str,
     submit: Msg,
     pending: Signal<bool>,
-    children: Children,
+    #[prop(optional)] children: Option<Children>,
     #[prop(default = None)] intent: Option<&'static str>,
     #[prop(optional)] secondary: bool,
 ) -> impl IntoView {
@@ -126,7 +126,7 @@ pub fn StepFormBody(
         {(!flow_id.is_empty()).then(|| view! { <input type="hidden" name="flow" value=flow_id/> })}
         <input type="hidden" name="form[step]" value=step/>
         {intent.map(|intent| view! { <input type="hidden" name="form[intent]" value=intent/> })}
-        {children()}
+        {children.map(|children| children())}
         <div class="form-actions">
             <button
                 type="submit"

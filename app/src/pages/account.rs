@@ -103,7 +103,11 @@ fn RecoveryMethods() -> impl IntoView {
                     };
                     view! {
                         <dl class="methods">{rows}</dl>
-                        <p><a href="/account/questions">{t(Msg::MethodsChangeQuestions)}</a></p>
+                        <ul class="links">
+                            <li><a href="/account/email">{t(Msg::MethodsChangeEmail)}</a></li>
+                            <li><a href="/account/questions">{t(Msg::MethodsChangeQuestions)}</a></li>
+                            <li><a href="/account/authenticator">{t(Msg::MethodsChangeAuthenticator)}</a></li>
+                        </ul>
                         {required}
                     }
                 })}

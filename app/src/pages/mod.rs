@@ -1,6 +1,8 @@
 //! One module per page or flow; a flow's module routes its steps.
 
 pub mod account;
+pub mod account_authenticator;
+pub mod account_email;
 pub mod account_questions;
 pub mod activate;
 pub mod forgot_password;

@@ -1,9 +1,12 @@
-//! Secrets: password hashing (argon2id, bounded), random tokens and keyed hashes, and the
-//! slow hashes of short attributes (PIN, SIN digits).
+//! Secrets: password hashing (argon2id, bounded), random tokens and keyed hashes, the
+//! slow hashes of short attributes (PIN, SIN digits), secrets sealed at rest, and the
+//! authenticator app's codes.
 
 pub mod attributes;
 pub mod passwords;
+pub mod sealed;
 pub mod tokens;
+pub mod totp;
 
 /// A secret in memory (a PIN from an HR file, a provisional password): never shown by
 /// `Debug`, never serialized.

@@ -72,6 +72,16 @@ impl ServerKey {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// A 256-bit key for one `purpose`, derived from the server key (HMAC-SHA256).
+    pub fn derived_key(&self, purpose: &str) -> [u8; 32] {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(b"derived-key");
+        mac.update(&[0]);
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The CSRF token of a browser: derived from its device id, so nothing is stored.
     pub fn csrf_token(&self, device_id: &str) -> String {
         self.keyed_hash("csrf", device_id)

@@ -2,10 +2,12 @@
 //! `app::api`, over the store, the outbox, the clock and the hasher.
 
 pub mod activation;
+pub mod authenticator;
 pub mod knowledge;
 pub mod password;
 pub mod portal;
 pub mod questions;
+pub mod recovery_email;
 pub mod signin;
 pub mod username;
 
@@ -30,6 +32,8 @@ pub fn services(sesame: &Sesame) -> Services {
         password: Arc::new(password::PasswordRecoveryFlow(sesame.clone())),
         questions: Arc::new(questions::QuestionsFlow(sesame.clone())),
         methods: Arc::new(password::methods::RecoveryMethodsOverview(sesame.clone())),
+        authenticator: Arc::new(authenticator::AuthenticatorFlow(sesame.clone())),
+        recovery_email: Arc::new(recovery_email::RecoveryEmailFlow(sesame.clone())),
     }
 }
 

@@ -142,6 +142,74 @@ pub fn password_changed(
     account_notice(locale, institution, texts, login, sign_in_url)
 }
 
+/// An authenticator app was enrolled on the account.
+pub fn authenticator_added(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    login: &str,
+    sign_in_url: &str,
+) -> RenderedMail {
+    let texts = (
+        Msg::MailAuthenticatorAddedSubject,
+        Msg::MailAuthenticatorAddedBody,
+    );
+    account_notice(locale, institution, texts, login, sign_in_url)
+}
+
+/// The account's authenticator app was removed.
+pub fn authenticator_removed(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    login: &str,
+    sign_in_url: &str,
+) -> RenderedMail {
+    let texts = (
+        Msg::MailAuthenticatorRemovedSubject,
+        Msg::MailAuthenticatorRemovedBody,
+    );
+    account_notice(locale, institution, texts, login, sign_in_url)
+}
+
+/// To the old recovery address: it was replaced and gets no more codes.
+pub fn recovery_email_changed(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    login: &str,
+    sign_in_url: &str,
+) -> RenderedMail {
+    let texts = (
+        Msg::MailRecoveryEmailChangedSubject,
+        Msg::MailRecoveryEmailChangedBody,
+    );
+    account_notice(locale, institution, texts, login, sign_in_url)
+}
+
+/// To a new recovery address: the code that proves it, valid `minutes`.
+pub fn recovery_email_code(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    code: &str,
+    minutes: i64,
+) -> RenderedMail {
+    let name = institution.name.get(locale);
+    let subject = locale.format(Msg::MailRecoveryEmailCodeSubject, &[("institution", name)]);
+    let text = locale.format(
+        Msg::MailRecoveryEmailCodeBody,
+        &[
+            ("institution", name),
+            ("code", code),
+            ("minutes", &minutes.to_string()),
+            ("phone", &institution.helpdesk_phone),
+        ],
+    );
+    let html = html_document(locale, &subject, &text);
+    RenderedMail {
+        subject,
+        text,
+        html,
+    }
+}
+
 /// Forgot password: a 6-digit code, and the same proof as a link, valid `minutes`.
 pub fn password_reset_code(
     locale: Locale,

@@ -29,6 +29,10 @@ pub enum AuditKind {
     PasswordRecovery,
     /// Security questions set up by their owner, or removed by the helpdesk.
     SecurityQuestions,
+    /// An authenticator app enrolled or removed by its owner (`detail.outcome`).
+    Authenticator,
+    /// A recovery email change, step by step (`detail.outcome`).
+    RecoveryEmail,
 }
 
 impl AuditKind {
@@ -47,6 +51,8 @@ impl AuditKind {
             AuditKind::UsernameRecovery => "username_recovery",
             AuditKind::PasswordRecovery => "password_recovery",
             AuditKind::SecurityQuestions => "security_questions",
+            AuditKind::Authenticator => "authenticator",
+            AuditKind::RecoveryEmail => "recovery_email",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod activation;
 pub mod audit;
+pub mod authenticators;
 pub mod flows;
 pub mod identity;
 pub mod outbox;

@@ -175,3 +175,49 @@ pub async fn pending_with_letter(
     .expect("letter");
     id
 }
+
+/// The password of the people [`signed_in`] creates.
+pub const ACCOUNT_PASSWORD: &str = "Ancien-mot-de-passe-2024";
+
+/// An active person (`{login}@example.org`, English), signed in: answers the session token.
+pub async fn signed_in(
+    test: &TestSesame,
+    login: &str,
+    category: sesame::store::people::Category,
+) -> String {
+    use sesame::{
+        people::{PersonInput, create_person},
+        store::sessions,
+    };
+    let id = create_person(
+        &test.sesame,
+        PersonInput {
+            login: login.into(),
+            first_name: "Jeanne".into(),
+            last_name: "Roy".into(),
+            email: Some(format!("{login}@example.org")),
+            category: category.as_str().into(),
+            language: "en".into(),
+            password: ACCOUNT_PASSWORD.into(),
+        },
+        "test",
+    )
+    .await
+    .expect("person");
+    let token = format!("token-{login}");
+    let now = test.sesame.clock.now_secs();
+    sessions::insert(
+        &test.sesame.store.pool,
+        &sessions::NewSession {
+            id_hash: &test.sesame.key.keyed_hash("session", &token),
+            person_id: &id,
+            expires_at: now + 3600,
+            client_ip: "192.0.2.40",
+            user_agent: "test",
+        },
+        now,
+    )
+    .await
+    .expect("session");
+    token
+}

@@ -134,7 +134,7 @@ fn step_title(state: &PasswordRecoveryView) -> Msg {
         RecoveryStep::Prove(RecoveryMethod::EmployeePin) => Msg::RecoveryPinTitle,
         RecoveryStep::Prove(RecoveryMethod::Attributes) => Msg::RecoveryIdentityTitle,
         RecoveryStep::Prove(RecoveryMethod::Questions) => Msg::RecoveryQuestionsTitle,
-        RecoveryStep::Prove(method) => method.label(),
+        RecoveryStep::Prove(RecoveryMethod::Authenticator) => Msg::RecoveryAuthenticatorTitle,
         RecoveryStep::NewPassword => Msg::RecoveryNewPasswordTitle,
         RecoveryStep::Done => Msg::RecoveryDoneTitle,
         RecoveryStep::Helpdesk => Msg::RecoveryHelpdeskTitle,

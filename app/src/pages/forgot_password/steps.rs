@@ -193,11 +193,23 @@ pub fn StepBody(
             }
             .into_any()
         }
-        // The authenticator app has its page once its enrolment exists; until then the
-        // choice page never offers it.
-        RecoveryStep::Prove(RecoveryMethod::Authenticator) => {
-            view! { <OtherMethod action flow_id step/> }.into_any()
+        RecoveryStep::Prove(RecoveryMethod::Authenticator) => view! {
+            <p>{t(Msg::RecoveryAuthenticatorIntro)}</p>
+            <StepForm action flow_id=flow_id.clone() step submit=Msg::RecoveryContinue>
+                <TextField
+                    id="code"
+                    name="form[code]"
+                    label=Msg::RecoveryAuthenticatorLabel
+                    hint=Msg::RecoveryAuthenticatorHint
+                    autocomplete="one-time-code"
+                    inputmode="numeric"
+                    autocapitalize_off=true
+                    error=field_error(&state, "code")
+                />
+            </StepForm>
+            <OtherMethod action flow_id step/>
         }
+        .into_any(),
         RecoveryStep::NewPassword => view! {
             <p>{t(Msg::RecoveryNewPasswordIntro)}</p>
             <StepForm action flow_id step submit=Msg::RecoverySavePassword>

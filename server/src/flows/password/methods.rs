@@ -8,13 +8,8 @@ use app::api::{
     ssr::RequestMeta,
 };
 
-use super::{available_methods, offered_methods, rules};
-use crate::{
-    error::Result,
-    flows::signin::current_person,
-    state::Sesame,
-    store::{questions, recovery},
-};
+use super::{Enrolled, available_methods, offered_methods, rules};
+use crate::{error::Result, flows::signin::current_person, state::Sesame, store::recovery};
 
 pub struct RecoveryMethodsOverview(pub Sesame);
 
@@ -41,8 +36,8 @@ async fn view(sesame: &Sesame, meta: &RequestMeta) -> Result<RecoveryMethodsView
     let Some(person) = recovery::find_by_id(pool, &signed_in.id).await? else {
         return Ok(RecoveryMethodsView::default());
     };
-    let has_questions = !questions::list(pool, &person.id).await?.is_empty();
-    let available = available_methods(&person, has_questions);
+    let enrolled = Enrolled::read(&mut *pool.acquire().await?, &person.id).await?;
+    let available = available_methods(&person, enrolled);
     let methods = offered_methods(sesame)
         .into_iter()
         .map(|method| MethodStatus {

@@ -61,13 +61,17 @@ use super::{
     knowledge::{dummy_hash, field, parse_date, same_employee_number},
 };
 use crate::{
-    crypto::attributes::{AttributeKind, verify_attribute},
+    crypto::{
+        attributes::{AttributeKind, verify_attribute},
+        totp,
+    },
     error::{Error, Result},
     mail::templates,
     people::same_name,
     state::Sesame,
     store::{
         audit::AuditKind,
+        authenticators,
         flows::{self, FlowRow, NewFlow},
         new_id,
         questions::{self, QuestionRow},
@@ -187,14 +191,33 @@ pub(crate) fn offered_methods(sesame: &Sesame) -> Vec<RecoveryMethod> {
         .collect()
 }
 
+/// What the person set up under "My account".
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Enrolled {
+    pub questions: bool,
+    pub authenticator: bool,
+}
+
+impl Enrolled {
+    pub(crate) async fn read(db: &mut sqlx::AnyConnection, person_id: &str) -> Result<Enrolled> {
+        Ok(Enrolled {
+            questions: !questions::list(&mut *db, person_id).await?.is_empty(),
+            authenticator: authenticators::find(&mut *db, person_id).await?.is_some(),
+        })
+    }
+}
+
 /// What the person has that a proof can be checked against.
 pub(crate) fn available_methods(
     person: &RecoveryPerson,
-    has_questions: bool,
+    enrolled: Enrolled,
 ) -> BTreeSet<RecoveryMethod> {
     let mut available = BTreeSet::new();
-    if has_questions {
+    if enrolled.questions {
         available.insert(RecoveryMethod::Questions);
+    }
+    if enrolled.authenticator {
+        available.insert(RecoveryMethod::Authenticator);
     }
     if person.code_address().is_some() {
         available.insert(RecoveryMethod::EmailCode);
@@ -320,6 +343,7 @@ async fn submit(
                 .await
         }
         RecoveryInput::Code { code } => ctx.code(data, &code).await,
+        RecoveryInput::AuthenticatorCode { code } => ctx.authenticator(data, &code).await,
         RecoveryInput::Questions { answers } => ctx.questions(data, &answers).await,
         RecoveryInput::Resend => ctx.send_code(data).await,
         RecoveryInput::NewPassword {
@@ -721,10 +745,10 @@ impl StepContext<'_> {
         data.forget_typed();
         let config = &self.sesame.config.recovery;
         let proven: BTreeSet<RecoveryMethod> = data.proven.iter().copied().collect();
-        let has_questions = !questions::list(&mut *tx, &person.id).await?.is_empty();
+        let enrolled = Enrolled::read(&mut *tx, &person.id).await?;
         let next = rules::next(
             rules::rule_for(config, &person.category),
-            &available_methods(person, has_questions),
+            &available_methods(person, enrolled),
             &proven,
             &offered_methods(self.sesame),
         );
@@ -869,6 +893,54 @@ impl StepContext<'_> {
         } else {
             self.wrong_answer(data, "answer_0").await
         }
+    }
+
+    /// A code from the enrolled authenticator app: it must match a step near now that no
+    /// earlier code used. An unknown account, or one without an app, is checked against a
+    /// throwaway secret and fails like a wrong code.
+    async fn authenticator(&self, data: FlowData, code: &str) -> Result<String> {
+        let sesame = self.sesame;
+        let pool = &sesame.store.pool;
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.is_empty() {
+            return self
+                .refuse(
+                    data,
+                    StepError::new(Msg::RecoveryCodeRequired, Some("code")),
+                )
+                .await;
+        }
+        if let Some(seconds) = self.locked(&data).await? {
+            self.audit(pool, "throttled").await?;
+            return self.refuse(data, throttled(seconds)).await;
+        }
+        let enrolled = match self.person {
+            Some(person) => authenticators::find(pool, &person.id).await?,
+            None => None,
+        };
+        let secret = match &enrolled {
+            Some(row) => super::authenticator::open_secret(sesame, row)?,
+            None => totp::new_secret(),
+        };
+        let step = totp::matching_step(&secret, &code, self.now)?;
+        let (Some(row), Some(step)) = (enrolled, step) else {
+            return self.wrong_answer(data, "code").await;
+        };
+        let mut tx = pool.begin().await?;
+        // A code works once: a replay (or a concurrent use) of the same step fails.
+        if !authenticators::use_step(&mut *tx, &row.person_id, step).await? {
+            tx.rollback().await?;
+            return self.wrong_answer(data, "code").await;
+        }
+        if self
+            .record_proof(&mut tx, data, RecoveryMethod::Authenticator)
+            .await?
+        {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(self.flow.id.clone())
     }
 
     async fn missing(&self, data: FlowData, field: &str) -> Result<String> {
