@@ -591,6 +591,11 @@ impl Config {
         self.public_url.trim_end_matches('/')
     }
 
+    /// Where mails send people to sign in.
+    pub fn sign_in_url(&self) -> String {
+        format!("{}/signin", self.public_base())
+    }
+
     pub fn institution(&self) -> Institution {
         let i = &self.institution;
         Institution {

@@ -647,3 +647,122 @@ async fn activation_steps_work_as_plain_form_posts_and_links_wait_for_a_button()
     let (_, html) = browser.get(path).await;
     assert!(html.contains("Ce lien ne fonctionne plus"), "{html}");
 }
+
+/// Signs `mtremblay` in as a browser without JavaScript does.
+async fn sign_in(browser: &mut Browser) -> String {
+    let (_, html) = browser.get("/signin").await;
+    let token = csrf(&html);
+    let action = form_action(&html, "sign_in");
+    let fields = [
+        ("csrf", token.as_str()),
+        ("login", "mtremblay"),
+        ("password", PASSWORD),
+    ];
+    let (response, _) = browser.post_form(&action, &fields).await;
+    assert_eq!(location(&response), "/account");
+    token
+}
+
+/// The text of the element with this id, up to its closing tag.
+fn element_text<'a>(html: &'a str, id: &str) -> &'a str {
+    let marker = format!("id=\"{id}\"");
+    let at = html.find(&marker).unwrap_or_else(|| panic!("no #{id}"));
+    let start = at + html[at..].find('>').expect("end of the tag") + 1;
+    let end = html[start..].find('<').expect("closing tag");
+    &html[start..start + end]
+}
+
+#[tokio::test]
+async fn an_authenticator_app_is_enrolled_with_plain_form_posts() {
+    let _one_at_a_time = one_at_a_time().await;
+    let (test, mut browser) = portal().await;
+    let token = sign_in(&mut browser).await;
+    let (response, html) = browser.get("/account/authenticator").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let action = form_action(&html, "change_authenticator");
+    let start = [("csrf", token.as_str()), ("form[intent]", "start")];
+    let (response, _) = browser.post_form(&action, &start).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let setup_page = location(&response);
+    let flow = setup_page
+        .strip_prefix("/account/authenticator?flow=")
+        .expect("the setup page")
+        .to_owned();
+    let (_, html) = browser.get(&setup_page).await;
+    assert!(html.contains("role=\"img\""), "the QR code is named");
+    assert!(
+        html.contains("<svg aria-hidden=\"true\""),
+        "drawn by the server"
+    );
+    let key = element_text(&html, "authenticator-secret").replace(' ', "");
+    let secret = totp_rs::Secret::Encoded(key).to_bytes().expect("base32");
+    let code = sesame::crypto::totp::code_at(&secret, test.sesame.clock.now_secs()).expect("code");
+    let confirm = [
+        ("csrf", token.as_str()),
+        ("flow", flow.as_str()),
+        ("form[intent]", "confirm"),
+        ("form[code]", code.as_str()),
+    ];
+    let (response, _) = browser.post_form(&action, &confirm).await;
+    assert_eq!(location(&response), "/account/authenticator?saved=1");
+    let (_, html) = browser.get("/account/authenticator?saved=1").await;
+    assert!(html.contains("role=\"status\""), "{html}");
+    let enrolled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM authenticators")
+        .fetch_one(&test.sesame.store.pool)
+        .await
+        .expect("count");
+    assert_eq!(enrolled, 1);
+    // Without the CSRF token, removing it is refused.
+    let (response, _) = browser
+        .post_form(&action, &[("form[intent]", "remove")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let remove = [("csrf", token.as_str()), ("form[intent]", "remove")];
+    let (response, _) = browser.post_form(&action, &remove).await;
+    assert_eq!(location(&response), "/account/authenticator?removed=1");
+}
+
+#[tokio::test]
+async fn the_recovery_email_changes_with_plain_form_posts() {
+    let _one_at_a_time = one_at_a_time().await;
+    let (test, mut browser) = portal().await;
+    let token = sign_in(&mut browser).await;
+    let (_, html) = browser.get("/account/email").await;
+    assert!(html.contains("autocomplete=\"current-password\""));
+    let action = form_action(&html, "change_recovery_email");
+    let request = [
+        ("csrf", token.as_str()),
+        ("form[step]", "enter"),
+        ("form[email]", "marie@perso.example"),
+        ("form[email_confirmation]", "marie@perso.example"),
+        ("form[current_password]", PASSWORD),
+    ];
+    let (response, _) = browser.post_form(&action, &request).await;
+    let check_page = location(&response);
+    let flow = check_page
+        .strip_prefix("/account/email?flow=")
+        .expect("the code page")
+        .to_owned();
+    let (_, html) = browser.get(&check_page).await;
+    assert!(html.contains("autocomplete=\"one-time-code\""));
+    let body: String = sqlx::query_scalar("SELECT text_body FROM outbox WHERE recipient = $1")
+        .bind("marie@perso.example")
+        .fetch_one(&test.sesame.store.pool)
+        .await
+        .expect("the code mail");
+    let code = body
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|part| part.len() == 6)
+        .expect("code")
+        .to_owned();
+    let confirm = [
+        ("csrf", token.as_str()),
+        ("flow", flow.as_str()),
+        ("form[step]", "check"),
+        ("form[code]", code.as_str()),
+    ];
+    let (response, _) = browser.post_form(&action, &confirm).await;
+    assert_eq!(location(&response), "/account/email?saved=1");
+    let (_, html) = browser.get("/account/email?saved=1").await;
+    assert!(html.contains("marie@perso.example"), "{html}");
+}

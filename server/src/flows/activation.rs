@@ -51,7 +51,7 @@ use serde_json::json;
 use super::{audit_request, binding};
 use crate::{
     error::{Error, Result},
-    mail::templates,
+    mail::templates::{self, AccountNotice},
     people::fold_name,
     state::Sesame,
     store::{
@@ -1034,11 +1034,12 @@ impl StepContext<'_> {
             // would not go unnoticed), in the person's language.
             if !data.recovery_email.is_empty() {
                 let locale = Locale::from_code(&person.language).unwrap_or(self.meta.locale);
-                let mail = templates::account_activated(
+                let mail = templates::account_notice(
                     locale,
                     &sesame.config.institution(),
+                    AccountNotice::Activated,
                     &person.login,
-                    &format!("{}/signin", sesame.config.public_base()),
+                    &sesame.config.sign_in_url(),
                 );
                 sesame
                     .outbox

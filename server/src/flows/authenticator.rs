@@ -23,7 +23,7 @@ use super::{audit_request, binding, signin::current_person};
 use crate::{
     crypto::{sealed, totp},
     error::Result,
-    mail::templates,
+    mail::templates::{self, AccountNotice},
     state::Sesame,
     store::{
         audit::AuditKind,
@@ -285,13 +285,14 @@ async fn notify(
         return Ok(());
     };
     let locale = Locale::from_code(&person.language).unwrap_or_default();
-    let sign_in = format!("{}/signin", sesame.config.public_base());
+    let sign_in = sesame.config.sign_in_url();
     let institution = sesame.config.institution();
-    let mail = if added {
-        templates::authenticator_added(locale, &institution, &person.login, &sign_in)
+    let notice = if added {
+        AccountNotice::AuthenticatorAdded
     } else {
-        templates::authenticator_removed(locale, &institution, &person.login, &sign_in)
+        AccountNotice::AuthenticatorRemoved
     };
+    let mail = templates::account_notice(locale, &institution, notice, &person.login, &sign_in);
     let now = sesame.clock.now_secs();
     for address in recipient.known_addresses() {
         sesame

@@ -34,7 +34,7 @@ use serde_json::json;
 use super::{audit_request, binding, signin::current_person};
 use crate::{
     error::Result,
-    mail::templates,
+    mail::templates::{self, AccountNotice},
     state::Sesame,
     store::{
         activation::set_recovery_email,
@@ -443,11 +443,12 @@ impl Context<'_> {
         .await?;
         if let Some(old) = old.as_deref() {
             let locale = Locale::from_code(&self.person.language).unwrap_or(self.meta.locale);
-            let mail = templates::recovery_email_changed(
+            let mail = templates::account_notice(
                 locale,
                 &sesame.config.institution(),
+                AccountNotice::RecoveryEmailChanged,
                 &self.person.login,
-                &format!("{}/signin", sesame.config.public_base()),
+                &sesame.config.sign_in_url(),
             );
             sesame
                 .outbox

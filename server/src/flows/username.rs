@@ -32,7 +32,7 @@ use super::{
 use crate::{
     crypto::attributes::{AttributeKind, verify_attribute},
     error::{Error, Result},
-    mail::templates,
+    mail::templates::{self, AccountNotice},
     people::same_name,
     state::Sesame,
     store::{
@@ -241,11 +241,12 @@ async fn submit(sesame: &Sesame, meta: &RequestMeta, form: ForgotUsernameForm) -
     data.last_name.clear();
     data.date_of_birth.clear();
     let mail = address.map(|address| {
-        let mail = templates::username_reminder(
+        let mail = templates::account_notice(
             locale,
             &sesame.config.institution(),
+            AccountNotice::UsernameReminder,
             &person.login,
-            &format!("{}/signin", sesame.config.public_base()),
+            &sesame.config.sign_in_url(),
         );
         (address, mail)
     });

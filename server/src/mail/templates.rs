@@ -77,16 +77,58 @@ pub fn activation_link(
     }
 }
 
-/// A short notice about the account: its user ID, where to sign in, and the helpdesk.
-/// `subject` and `body` are the message's texts; the body may use `{institution}`,
-/// `{login}`, `{link}` and `{phone}`.
-fn account_notice(
+/// A short notice about the account, with its user ID, where to sign in, and the helpdesk
+/// to call if the person did not do it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountNotice {
+    /// After activation: the account is active.
+    Activated,
+    /// The user ID, as found by "forgot username".
+    UsernameReminder,
+    /// After a password reset.
+    PasswordChanged,
+    AuthenticatorAdded,
+    AuthenticatorRemoved,
+    /// To the old recovery address: it was replaced and gets no more codes.
+    RecoveryEmailChanged,
+}
+
+impl AccountNotice {
+    /// The subject and the body; the body may use `{institution}`, `{login}`, `{link}` and
+    /// `{phone}`.
+    const fn texts(self) -> (Msg, Msg) {
+        match self {
+            AccountNotice::Activated => (Msg::MailActivatedSubject, Msg::MailActivatedBody),
+            AccountNotice::UsernameReminder => (Msg::MailUsernameSubject, Msg::MailUsernameBody),
+            AccountNotice::PasswordChanged => (
+                Msg::MailPasswordChangedSubject,
+                Msg::MailPasswordChangedBody,
+            ),
+            AccountNotice::AuthenticatorAdded => (
+                Msg::MailAuthenticatorAddedSubject,
+                Msg::MailAuthenticatorAddedBody,
+            ),
+            AccountNotice::AuthenticatorRemoved => (
+                Msg::MailAuthenticatorRemovedSubject,
+                Msg::MailAuthenticatorRemovedBody,
+            ),
+            AccountNotice::RecoveryEmailChanged => (
+                Msg::MailRecoveryEmailChangedSubject,
+                Msg::MailRecoveryEmailChangedBody,
+            ),
+        }
+    }
+}
+
+/// The mail of an [`AccountNotice`] for the account `login`.
+pub fn account_notice(
     locale: Locale,
     institution: &app::api::portal::Institution,
-    (subject, body): (Msg, Msg),
+    notice: AccountNotice,
     login: &str,
     sign_in_url: &str,
 ) -> RenderedMail {
+    let (subject, body) = notice.texts();
     let name = institution.name.get(locale);
     let subject = locale.format(subject, &[("institution", name)]);
     let text = locale.format(
@@ -104,84 +146,6 @@ fn account_notice(
         text,
         html,
     }
-}
-
-/// After activation: the account is active, with its user ID and where to sign in.
-pub fn account_activated(
-    locale: Locale,
-    institution: &app::api::portal::Institution,
-    login: &str,
-    sign_in_url: &str,
-) -> RenderedMail {
-    let texts = (Msg::MailActivatedSubject, Msg::MailActivatedBody);
-    account_notice(locale, institution, texts, login, sign_in_url)
-}
-
-/// The user ID, as found by "forgot username", and where to sign in.
-pub fn username_reminder(
-    locale: Locale,
-    institution: &app::api::portal::Institution,
-    login: &str,
-    sign_in_url: &str,
-) -> RenderedMail {
-    let texts = (Msg::MailUsernameSubject, Msg::MailUsernameBody);
-    account_notice(locale, institution, texts, login, sign_in_url)
-}
-
-/// After a password reset: the password changed, and what to do if it was not you.
-pub fn password_changed(
-    locale: Locale,
-    institution: &app::api::portal::Institution,
-    login: &str,
-    sign_in_url: &str,
-) -> RenderedMail {
-    let texts = (
-        Msg::MailPasswordChangedSubject,
-        Msg::MailPasswordChangedBody,
-    );
-    account_notice(locale, institution, texts, login, sign_in_url)
-}
-
-/// An authenticator app was enrolled on the account.
-pub fn authenticator_added(
-    locale: Locale,
-    institution: &app::api::portal::Institution,
-    login: &str,
-    sign_in_url: &str,
-) -> RenderedMail {
-    let texts = (
-        Msg::MailAuthenticatorAddedSubject,
-        Msg::MailAuthenticatorAddedBody,
-    );
-    account_notice(locale, institution, texts, login, sign_in_url)
-}
-
-/// The account's authenticator app was removed.
-pub fn authenticator_removed(
-    locale: Locale,
-    institution: &app::api::portal::Institution,
-    login: &str,
-    sign_in_url: &str,
-) -> RenderedMail {
-    let texts = (
-        Msg::MailAuthenticatorRemovedSubject,
-        Msg::MailAuthenticatorRemovedBody,
-    );
-    account_notice(locale, institution, texts, login, sign_in_url)
-}
-
-/// To the old recovery address: it was replaced and gets no more codes.
-pub fn recovery_email_changed(
-    locale: Locale,
-    institution: &app::api::portal::Institution,
-    login: &str,
-    sign_in_url: &str,
-) -> RenderedMail {
-    let texts = (
-        Msg::MailRecoveryEmailChangedSubject,
-        Msg::MailRecoveryEmailChangedBody,
-    );
-    account_notice(locale, institution, texts, login, sign_in_url)
 }
 
 /// To a new recovery address: the code that proves it, valid `minutes`.

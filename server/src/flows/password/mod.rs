@@ -66,7 +66,7 @@ use crate::{
         totp,
     },
     error::{Error, Result},
-    mail::templates,
+    mail::templates::{self, AccountNotice},
     people::same_name,
     state::Sesame,
     store::{
@@ -1038,11 +1038,12 @@ impl StepContext<'_> {
         )
         .await?;
         let locale = Locale::from_code(&person.language).unwrap_or(self.meta.locale);
-        let mail = templates::password_changed(
+        let mail = templates::account_notice(
             locale,
             &sesame.config.institution(),
+            AccountNotice::PasswordChanged,
             &person.login,
-            &format!("{}/signin", sesame.config.public_base()),
+            &sesame.config.sign_in_url(),
         );
         for address in &addresses {
             sesame
