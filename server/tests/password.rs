@@ -230,6 +230,7 @@ async fn a_retiree_with_no_email_resets_with_the_employee_number_and_pin() {
         vec![
             RecoveryMethod::Questions,
             RecoveryMethod::EmailCode,
+            RecoveryMethod::Authenticator,
             RecoveryMethod::EmployeePin,
             RecoveryMethod::Attributes
         ]
