@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Prints Sésame's figures (measured, never asserted): client size raw and brotli, and the
-# server-side time of one sign-in. With --build-times, also the warm rebuild time of the
-# release build and, with --cold, a cold build in a throw-away clone (minutes).
+# Prints Sésame's figures (measured, never asserted): client size raw and brotli, the
+# server-side time of one sign-in, the bot check's native solve time. With --build-times,
+# also the warm rebuild time of the release build and, with --cold, a cold build in a
+# throw-away clone (minutes).
 # Needs a release build (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,11 @@ done
 printf '%s\n' "${times[@]}" | sort -n | awk -v n="$runs" '
   { v[NR] = $1 * 1000 }
   END { printf "sign-in (%d sequential runs): median %.1f ms, p90 %.1f ms, min %.1f ms\n", n, v[int(n/2)+1], v[int(n*0.9)], v[1] }'
+
+echo
+echo "== bot check: proof of work at the default difficulty, native (the browser's WASM is slower)"
+cargo run -q --release -p sesame --example pow_solve -- 50 \
+  || echo "(the pow_solve example failed)"
 
 echo
 echo "== operators: import 10,000 people (every row with a PIN and SIN digits), then letters"

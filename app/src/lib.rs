@@ -7,6 +7,7 @@ pub mod components;
 pub mod i18n;
 pub mod pages;
 pub mod policy;
+pub mod pow;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
@@ -114,6 +115,12 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("forgot-password"), StaticSegment("link")) view=pages::forgot_password::RecoveryLinkPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("activate") view=pages::activate::ActivatePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("activate"), StaticSegment("link")) view=pages::activate::ActivationLinkPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signup") view=pages::signup::SignUpPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("signup"), StaticSegment("link")) view=pages::signup::SignUpLinkPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("cant-sign-in") view=pages::signup::CantSignInPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("terms") view=pages::signup::TermsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("privacy") view=pages::signup::PrivacyPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("signin"), StaticSegment("terms")) view=pages::signin_terms::SignInTermsPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

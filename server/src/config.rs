@@ -36,6 +36,8 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub activation: ActivationConfig,
     pub recovery: RecoveryConfig,
+    pub bot_check: BotCheckConfig,
+    pub signup: SignUpConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -177,6 +179,101 @@ impl Default for ActivationConfig {
             ],
             services_en: vec!["Digital workspace".into(), "Email".into(), "Moodle".into()],
         }
+    }
+}
+
+/// Invitation-based registration (seed 003) and the texts people accept.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignUpConfig {
+    /// Days an invitation link stays valid.
+    pub invitation_valid_days: i64,
+    /// Minutes a sign-up may take before it starts over from the link.
+    pub flow_valid_minutes: i64,
+    /// Minutes the emailed code (and the link of an activation mail) stays valid.
+    pub code_valid_minutes: i64,
+    /// Wrong codes allowed before a code stops working.
+    pub max_code_attempts: i64,
+    /// Emails with a code one sign-up may send.
+    pub max_sends: i64,
+    /// The category of the accounts people create.
+    pub category: String,
+    /// Submissions of the sign-up and "Can't sign in?" forms per client address and hour
+    /// when the browser solved the bot check, and when it did not (no JavaScript).
+    pub per_address_per_hour: i64,
+    pub unsolved_per_address_per_hour: i64,
+    /// The terms of use and the privacy policy: a new version is asked for again at the
+    /// next sign-in. Paragraphs are separated by a blank line.
+    pub terms_version: String,
+    pub terms_text_fr: String,
+    pub terms_text_en: String,
+    pub privacy_version: String,
+    pub privacy_text_fr: String,
+    pub privacy_text_en: String,
+}
+
+impl Default for SignUpConfig {
+    fn default() -> Self {
+        Self {
+            invitation_valid_days: 30,
+            flow_valid_minutes: 60,
+            code_valid_minutes: 10,
+            max_code_attempts: 5,
+            max_sends: 3,
+            category: "external".into(),
+            per_address_per_hour: 30,
+            unsolved_per_address_per_hour: 5,
+            terms_version: "2026-12".into(),
+            terms_text_fr: "Ce compte vous donne accès aux documents que votre établissement ou \
+                votre organisme émetteur met à votre disposition. Il est personnel : gardez \
+                votre mot de passe secret et ne le partagez avec personne.\n\n\
+                Vous vous engagez à fournir des renseignements exacts et à signaler sans délai \
+                toute utilisation de votre compte que vous n'avez pas faite."
+                .into(),
+            terms_text_en: "This account gives you access to the documents your institution or \
+                issuing organization makes available to you. It is personal: keep your \
+                password secret and share it with no one.\n\n\
+                You agree to give accurate information and to report at once any use of your \
+                account that you did not make."
+                .into(),
+            privacy_version: "2026-12".into(),
+            privacy_text_fr: "Nous conservons votre nom, votre prénom, votre adresse courriel et \
+                le journal des opérations de sécurité de votre compte, pour vous identifier et \
+                protéger votre compte. Votre mot de passe n'est jamais conservé en clair.\n\n\
+                Ces renseignements ne sont communiqués qu'à l'établissement ou l'organisme qui \
+                vous a invité. Vous pouvez demander à les consulter ou à les faire corriger \
+                auprès du service d'assistance."
+                .into(),
+            privacy_text_en: "We keep your name, first name, email address and the log of your \
+                account's security events, to identify you and protect your account. Your \
+                password is never stored in clear.\n\n\
+                This information is shared only with the institution or organization that \
+                invited you. You may ask the help desk to see it or to have it corrected."
+                .into(),
+        }
+    }
+}
+
+impl SignUpConfig {
+    fn validate(&self, known_category: &dyn Fn(&String) -> bool) -> Result<(), ConfigError> {
+        let invalid = |what: &str| Err(ConfigError::Invalid(format!("signup: {what}")));
+        if !known_category(&self.category) {
+            return invalid("category must be one of the known categories");
+        }
+        if self.invitation_valid_days < 1
+            || self.flow_valid_minutes < 1
+            || self.code_valid_minutes < 1
+            || self.max_code_attempts < 1
+            || self.max_sends < 1
+            || self.per_address_per_hour < 1
+            || self.unsolved_per_address_per_hour < 1
+        {
+            return invalid("every duration and limit must be at least 1");
+        }
+        if self.terms_version.trim().is_empty() || self.privacy_version.trim().is_empty() {
+            return invalid("terms_version and privacy_version must not be empty");
+        }
+        Ok(())
     }
 }
 
@@ -368,6 +465,8 @@ impl Default for Config {
             throttle: ThrottleConfig::default(),
             activation: ActivationConfig::default(),
             recovery: RecoveryConfig::default(),
+            bot_check: BotCheckConfig::default(),
+            signup: SignUpConfig::default(),
         }
     }
 }
@@ -453,6 +552,33 @@ impl Default for ThrottleConfig {
             lockout_minutes: 15,
             recovery_per_identifier: 5,
             recovery_per_address: 20,
+        }
+    }
+}
+
+/// The bot check: a proof of work the browser solves unseen (`crate::bot_check`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotCheckConfig {
+    /// Leading zero bits asked for: each one doubles the work (18: about 260,000 hashes
+    /// on average, well under a second in a browser).
+    pub difficulty: u32,
+    /// Minutes a challenge stays valid once the page is served.
+    pub valid_minutes: i64,
+    /// Challenges solved per minute (all instances together) above which the difficulty
+    /// rises by one bit per doubling; 0: never raised.
+    pub raise_above_per_minute: i64,
+    /// The most the difficulty rises to under load.
+    pub max_difficulty: u32,
+}
+
+impl Default for BotCheckConfig {
+    fn default() -> Self {
+        Self {
+            difficulty: 18,
+            valid_minutes: 10,
+            raise_above_per_minute: 120,
+            max_difficulty: 22,
         }
     }
 }
@@ -573,6 +699,19 @@ impl Config {
             ));
         }
         self.recovery.validate(&known)?;
+        self.signup.validate(&known)?;
+        let bot = &self.bot_check;
+        if bot.difficulty > bot.max_difficulty
+            || bot.max_difficulty > app::pow::MAX_DIFFICULTY
+            || bot.valid_minutes < 1
+            || bot.raise_above_per_minute < 0
+        {
+            return Err(ConfigError::Invalid(format!(
+                "bot_check: difficulty must be at most max_difficulty, itself at most {}; \
+                 valid_minutes at least 1; raise_above_per_minute 0 or more",
+                app::pow::MAX_DIFFICULTY
+            )));
+        }
         if self.hashing.hash_concurrency == 0 {
             return Err(ConfigError::Invalid(
                 "hashing.hash_concurrency must be at least 1".into(),
@@ -746,6 +885,7 @@ mod tests {
             "SESAME_SMTP_PASSWORD",
             "SESAME_PASSWORD_REQUIRE_DIGIT",
             "SESAME_INSTITUTION_TIME_ZONE",
+            "SESAME_BOT_CHECK_DIFFICULTY",
         ] {
             assert!(
                 names.contains(&expected.to_string()),

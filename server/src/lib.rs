@@ -1,6 +1,7 @@
 //! Sésame's server: configuration, store, flows' logic, mail, crypto, HTTP and CLI.
 //! `main.rs` is only the entry point; everything lives here so tests can reach it.
 
+pub mod bot_check;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod flows;
 pub mod http;
 pub mod import;
+pub mod invitations;
 pub mod letters;
 pub mod mail;
 pub mod people;

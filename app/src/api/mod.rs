@@ -15,6 +15,7 @@ pub mod portal;
 pub mod questions;
 pub mod recovery_email;
 pub mod signin;
+pub mod signup;
 pub mod step;
 pub mod username;
 

@@ -11,7 +11,7 @@ use super::{
     AppError, activation::ActivationApi, authenticator::AuthenticatorApi,
     methods::RecoveryMethodsApi, password::PasswordRecoveryApi, portal::PortalApi,
     questions::QuestionsApi, recovery_email::RecoveryEmailApi, signin::SignInApi,
-    username::UsernameRecoveryApi,
+    signup::SignUpApi, username::UsernameRecoveryApi,
 };
 use crate::i18n::Locale;
 
@@ -42,6 +42,7 @@ pub struct Services {
     pub methods: Arc<dyn RecoveryMethodsApi>,
     pub authenticator: Arc<dyn AuthenticatorApi>,
     pub recovery_email: Arc<dyn RecoveryEmailApi>,
+    pub sign_up: Arc<dyn SignUpApi>,
 }
 
 pub fn services() -> Result<Services, AppError> {

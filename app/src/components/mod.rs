@@ -1,5 +1,6 @@
 //! Building blocks every page uses, so accessibility is done once.
 
+pub mod bot_check;
 pub mod error_summary;
 pub mod form;
 pub mod identity_fields;

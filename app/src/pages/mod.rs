@@ -10,3 +10,5 @@ pub mod forgot_username;
 pub mod home;
 pub mod not_found;
 pub mod signin;
+pub mod signin_terms;
+pub mod signup;

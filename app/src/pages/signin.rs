@@ -81,6 +81,7 @@ pub fn SignInPage() -> impl IntoView {
         <ul class="links">
             <li><a href="/forgot-password">{t(Msg::SigninForgotPassword)}</a></li>
             <li><a href="/forgot-username">{t(Msg::SigninForgotUsername)}</a></li>
+            <li><a href="/cant-sign-in">{t(Msg::SigninCantSignIn)}</a></li>
         </ul>
         <WithPortal children=move |portal| {
             let institution = portal.institution;

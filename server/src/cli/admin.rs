@@ -16,6 +16,7 @@ use crate::{
     clock::SystemClock,
     config::Config,
     import::{self, ImportOptions},
+    invitations::{self, InviteOutcome, Invitee},
     letters::{self, LetterSelection},
     mail::{templates, transport, worker::Worker},
     people::{PersonInput, create_person},
@@ -75,6 +76,32 @@ pub enum AdminCommand {
     },
     /// Remove a person's security questions (seed 000: they forgot the answers), so that
     /// forgot password no longer asks them; they can set new ones under "My account".
+    /// Invite people to create their account (seed 003): a mail with a "Sign up" link,
+    /// valid `signup.invitation_valid_days`. Inviting an address again replaces its link.
+    #[command(group(clap::ArgGroup::new("who").required(true).args(["email", "csv"])))]
+    Invite {
+        /// One address to invite (or, with --revoke, whose invitation to cancel).
+        #[arg(long)]
+        email: Option<String>,
+        /// A CSV file with an `email` column (and optionally `issuer` and `language`).
+        #[arg(long, conflicts_with = "revoke")]
+        csv: Option<PathBuf>,
+        /// Who invites, as the mail and the sign-up page name them (default: the institution).
+        #[arg(long, default_value = "")]
+        issuer: String,
+        /// The mail's language: fr or en.
+        #[arg(long, default_value = "fr")]
+        lang: String,
+        /// Cancel the address's pending invitation instead.
+        #[arg(long, requires = "email")]
+        revoke: bool,
+    },
+    /// List invitations with their state (pending, expired, used, revoked, replaced).
+    Invitations {
+        /// Only this address's.
+        #[arg(long)]
+        email: Option<String>,
+    },
     DisableQuestions {
         /// The person's user ID.
         login: String,
@@ -131,6 +158,14 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             import_people(config, &file, skip_invalid).await
         }
         AdminCommand::Letters { selection, out } => write_letters(config, selection, &out).await,
+        AdminCommand::Invite {
+            email,
+            csv,
+            issuer,
+            lang,
+            revoke,
+        } => invite(config, email, csv, issuer, &lang, revoke).await,
+        AdminCommand::Invitations { email } => list_invitations(config, email.as_deref()).await,
         AdminCommand::DisableQuestions { login, reason } => {
             let reason = reason.trim();
             if reason.is_empty() {
@@ -250,6 +285,110 @@ async fn write_letters(
     Ok(())
 }
 
+async fn invite(
+    config: Config,
+    email: Option<String>,
+    csv: Option<PathBuf>,
+    issuer: String,
+    lang: &str,
+    revoke: bool,
+) -> Result<(), String> {
+    let language = Locale::from_code(lang).ok_or("--lang must be fr or en")?;
+    let defaults = Invitee {
+        email: String::new(),
+        issuer,
+        language,
+    };
+    let invitees = match (&email, &csv) {
+        (Some(email), _) => vec![Invitee {
+            email: email.clone(),
+            ..defaults
+        }],
+        (None, Some(file)) => {
+            let bytes =
+                std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            invitations::parse_csv(&bytes, &defaults).map_err(|problems| {
+                for problem in &problems {
+                    eprintln!("{}: {problem}", file.display());
+                }
+                format!(
+                    "nothing sent: {} invalid row(s); fix them and run again",
+                    problems.len()
+                )
+            })?
+        }
+        (None, None) => return Err("give --email or --csv".into()),
+    };
+    let sesame = start(config).await?;
+    let actor = operator();
+    if revoke {
+        let email = email.unwrap_or_default();
+        let revoked = invitations::revoke(&sesame, &email, &actor)
+            .await
+            .map_err(|e| e.to_string())?;
+        if revoked == 0 {
+            return Err(format!("{email}: no pending invitation to revoke"));
+        }
+        println!("{email}: invitation revoked; its link no longer works");
+        return Ok(());
+    }
+    let bar = progress_bar("inviting");
+    bar.set_length(invitees.len() as u64);
+    let (mut sent, mut replaced, mut skipped) = (0, 0, 0);
+    for invitee in &invitees {
+        match invitations::invite(&sesame, invitee, &actor).await {
+            Ok(InviteOutcome::Sent) => sent += 1,
+            Ok(InviteOutcome::Replaced) => replaced += 1,
+            Ok(InviteOutcome::AlreadyHasAccount) => {
+                skipped += 1;
+                bar.suspend(|| eprintln!("{}: already has an account, not invited", invitee.email));
+            }
+            Err(e) => {
+                bar.finish_and_clear();
+                return Err(format!("{}: {e}", invitee.email));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    // Mail goes out through the outbox: give the worker a moment, as send-test-mail does.
+    drain_outbox(&sesame).await;
+    println!(
+        "invited {}: {sent} new, {replaced} replacing an earlier link, {skipped} skipped (existing account)",
+        sent + replaced
+    );
+    Ok(())
+}
+
+async fn list_invitations(config: Config, email: Option<&str>) -> Result<(), String> {
+    let sesame = start(config).await?;
+    let rows = invitations::list(&sesame, email)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = sesame.clock.now_secs();
+    let date = |at: i64| {
+        jiff::Timestamp::from_second(at)
+            .map(|ts| ts.strftime("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    println!(
+        "{:<40} {:<9} {:<17} {:<17} issuer",
+        "email", "state", "sent (UTC)", "expires (UTC)"
+    );
+    for row in &rows {
+        println!(
+            "{:<40} {:<9} {:<17} {:<17} {}",
+            row.email,
+            row.state_at(now).as_str(),
+            date(row.created_at),
+            date(row.expires_at),
+            row.issuer
+        );
+    }
+    println!("{} invitation(s)", rows.len());
+    Ok(())
+}
+
 async fn start(config: Config) -> Result<Sesame, String> {
     Sesame::start(config, Arc::new(SystemClock), false)
         .await
@@ -340,4 +479,30 @@ async fn send_test_mail(config: Config, to: &str, language: &str) -> Result<(), 
     }
     println!("queued as {id}; not sent yet, the server's outbox worker will retry");
     Ok(())
+}
+
+/// Sends the queued mail now (one outbox pass); what fails stays queued, and the
+/// server's outbox worker retries it.
+async fn drain_outbox(sesame: &Sesame) {
+    let transport = match transport::from_config(&sesame.config) {
+        Ok(transport) => transport,
+        Err(e) => {
+            eprintln!("mail queued, not sent now ({e}): the server sends it");
+            return;
+        }
+    };
+    let worker = Worker {
+        store: sesame.store.clone(),
+        transport,
+        clock: sesame.clock.clone(),
+        config: sesame.config.mail.clone(),
+        outbox: sesame.outbox.clone(),
+    };
+    match worker.pass().await {
+        Ok(report) if report.retried + report.given_up > 0 => {
+            eprintln!("some mail is not sent yet: the server's outbox worker retries it")
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("mail queued, not sent now ({e}): the server sends it"),
+    }
 }

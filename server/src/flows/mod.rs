@@ -9,6 +9,7 @@ pub mod portal;
 pub mod questions;
 pub mod recovery_email;
 pub mod signin;
+pub mod signup;
 pub mod username;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub fn services(sesame: &Sesame) -> Services {
         methods: Arc::new(password::methods::RecoveryMethodsOverview(sesame.clone())),
         authenticator: Arc::new(authenticator::AuthenticatorFlow(sesame.clone())),
         recovery_email: Arc::new(recovery_email::RecoveryEmailFlow(sesame.clone())),
+        sign_up: Arc::new(signup::SignUpFlow(sesame.clone())),
     }
 }
 

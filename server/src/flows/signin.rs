@@ -17,11 +17,14 @@
 use app::{
     api::{
         AppError,
-        signin::{SignInApi, SignInOutcome, SignInView},
+        signin::{SignInApi, SignInOutcome, SignInTermsView, SignInView},
         ssr::RequestMeta,
     },
     i18n::Msg,
-    policy::login::{MAX_LOGIN_LENGTH, normalize_login},
+    policy::{
+        email::MAX_EMAIL_LENGTH,
+        login::{MAX_LOGIN_LENGTH, normalize_login},
+    },
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -38,12 +41,15 @@ use crate::{
         new_id,
         people::{self, AccountState, PersonRow},
         sessions::{self, NewSession},
+        signup,
         throttle::{self, Rule},
     },
 };
 
 const KIND: &str = "signin";
 const REFUSED: &str = "refused";
+/// The password was right; new versions of the texts wait to be accepted.
+const TERMS: &str = "terms";
 /// How long a refused sign-in page keeps its message.
 const FLOW_TTL_SECS: i64 = 15 * 60;
 /// Longest password looked at (the policy allows 256 characters; anything longer is
@@ -80,6 +86,27 @@ impl SignInApi for SignInFlow {
         flow_id: Option<String>,
     ) -> Result<SignInOutcome, AppError> {
         sign_in(&self.0, meta, &login, &password, flow_id)
+            .await
+            .map_err(|e| e.into_app_error(&meta.request_id))
+    }
+
+    async fn terms_view(
+        &self,
+        meta: &RequestMeta,
+        flow_id: Option<String>,
+    ) -> Result<SignInTermsView, AppError> {
+        terms_view(&self.0, meta, flow_id)
+            .await
+            .map_err(|e| e.into_app_error(&meta.request_id))
+    }
+
+    async fn accept_terms(
+        &self,
+        meta: &RequestMeta,
+        flow_id: String,
+        consent: bool,
+    ) -> Result<Option<SignInOutcome>, AppError> {
+        accept_terms(&self.0, meta, &flow_id, consent)
             .await
             .map_err(|e| e.into_app_error(&meta.request_id))
     }
@@ -158,8 +185,13 @@ async fn sign_in(
         .await;
     }
 
-    let acceptable =
-        login.chars().count() <= MAX_LOGIN_LENGTH && password.len() <= MAX_PASSWORD_BYTES;
+    // People who signed up from an invitation sign in with their address.
+    let longest = if login.contains('@') {
+        MAX_EMAIL_LENGTH
+    } else {
+        MAX_LOGIN_LENGTH
+    };
+    let acceptable = login.chars().count() <= longest && password.len() <= MAX_PASSWORD_BYTES;
     let person = if acceptable && !login.is_empty() {
         people::find_by_login(pool, &login).await?
     } else {
@@ -179,6 +211,9 @@ async fn sign_in(
 
     if let (true, Some(person)) = (verified, usable) {
         throttle::clear(pool, &login_key).await?;
+        if let Some(flow_id) = terms_pending(sesame, meta, person).await? {
+            return Ok(SignInOutcome::TermsRequired { flow_id });
+        }
         let cookie = open_session(sesame, meta, person).await?;
         return Ok(SignInOutcome::SignedIn {
             session_cookie: cookie,
@@ -261,6 +296,142 @@ async fn refuse(
     )
     .await?;
     Ok(SignInOutcome::Refused { flow_id: id })
+}
+
+/// A terms flow when the person accepted older versions of the terms of use or privacy
+/// policy than the current ones (people who never had to accept any are not asked).
+async fn terms_pending(
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    person: &PersonRow,
+) -> Result<Option<String>> {
+    let pool = &sesame.store.pool;
+    let config = &sesame.config.signup;
+    let Some((terms, privacy)) = signup::accepted_versions(pool, &person.id).await? else {
+        return Ok(None);
+    };
+    if terms.is_none() && privacy.is_none() {
+        return Ok(None);
+    }
+    if terms.as_deref() == Some(config.terms_version.as_str())
+        && privacy.as_deref() == Some(config.privacy_version.as_str())
+    {
+        return Ok(None);
+    }
+    let now = sesame.clock.now_secs();
+    let id = new_id();
+    flows::insert(
+        pool,
+        &NewFlow {
+            id: &id,
+            kind: KIND,
+            state: TERMS,
+            person_id: Some(&person.id),
+            locale: meta.locale.code(),
+            binding_hash: &binding(sesame, meta),
+            expires_at: now + FLOW_TTL_SECS,
+            data: "{}",
+        },
+        now,
+    )
+    .await?;
+    Ok(Some(id))
+}
+
+/// This browser's live terms flow and its person (still active).
+async fn terms_flow(
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    flow_id: &str,
+) -> Result<Option<(flows::FlowRow, PersonRow)>> {
+    let pool = &sesame.store.pool;
+    let Some(flow) = flows::find(pool, flow_id, KIND).await? else {
+        return Ok(None);
+    };
+    if flow.state != TERMS
+        || flow.binding_hash != binding(sesame, meta)
+        || flow.expires_at <= sesame.clock.now_secs()
+    {
+        return Ok(None);
+    }
+    let person = match &flow.person_id {
+        Some(id) => people::find_by_id(pool, id).await?,
+        None => None,
+    };
+    Ok(person
+        .filter(|p| p.state() == Some(AccountState::Active))
+        .map(|p| (flow, p)))
+}
+
+async fn terms_view(
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    flow_id: Option<String>,
+) -> Result<SignInTermsView> {
+    let config = &sesame.config.signup;
+    let Some(flow_id) = flow_id else {
+        return Ok(SignInTermsView::default());
+    };
+    let Some((flow, _)) = terms_flow(sesame, meta, &flow_id).await? else {
+        return Ok(SignInTermsView::default());
+    };
+    let data: RefusedData = serde_json::from_str(&flow.data).unwrap_or_default();
+    Ok(SignInTermsView {
+        pending: true,
+        terms_version: config.terms_version.clone(),
+        privacy_version: config.privacy_version.clone(),
+        error: data.error,
+    })
+}
+
+async fn accept_terms(
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    flow_id: &str,
+    consent: bool,
+) -> Result<Option<SignInOutcome>> {
+    let pool = &sesame.store.pool;
+    let now = sesame.clock.now_secs();
+    let Some((flow, person)) = terms_flow(sesame, meta, flow_id).await? else {
+        return Ok(None);
+    };
+    if !consent {
+        let data = serde_json::to_string(&RefusedData {
+            error: Some(Msg::SigninTermsRequired),
+            ..Default::default()
+        })?;
+        flows::transition(pool, &flow.id, TERMS, TERMS, &data, now).await?;
+        return Ok(Some(SignInOutcome::TermsRequired { flow_id: flow.id }));
+    }
+    let config = &sesame.config.signup;
+    let mut tx = pool.begin().await?;
+    // The flow is used up first, so a replayed acceptance opens no second session.
+    if !flows::transition(&mut *tx, &flow.id, TERMS, "accepted", "{}", now).await? {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    signup::accept_versions(
+        &mut *tx,
+        &person.id,
+        &config.terms_version,
+        &config.privacy_version,
+        now,
+    )
+    .await?;
+    audit_request(
+        &mut *tx,
+        sesame,
+        meta,
+        AuditKind::TermsAccepted,
+        Some(&person.id),
+        json!({ "terms_version": config.terms_version, "privacy_version": config.privacy_version }),
+    )
+    .await?;
+    tx.commit().await?;
+    let cookie = open_session(sesame, meta, &person).await?;
+    Ok(Some(SignInOutcome::SignedIn {
+        session_cookie: cookie,
+    }))
 }
 
 async fn open_session(sesame: &Sesame, meta: &RequestMeta, person: &PersonRow) -> Result<String> {

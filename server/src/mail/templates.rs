@@ -202,6 +202,74 @@ pub fn password_reset_code(
     }
 }
 
+/// Sign-up: the code that proves the address, and the same proof as a link, valid
+/// `minutes` (step 4, and the activation mail of "Can't sign in?").
+pub fn sign_up_code(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    link: &str,
+    code: &str,
+    minutes: i64,
+) -> RenderedMail {
+    let name = institution.name.get(locale);
+    let subject = locale.format(Msg::MailSignupCodeSubject, &[("institution", name)]);
+    let text = locale.format(
+        Msg::MailSignupCodeBody,
+        &[
+            ("institution", name),
+            ("link", link),
+            ("code", code),
+            ("minutes", &minutes.to_string()),
+            ("phone", &institution.helpdesk_phone),
+        ],
+    );
+    let html = html_with_link(locale, &subject, &text, link);
+    RenderedMail {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// The invitation: who invites, a "Sign up" button and the same link in text, valid
+/// until `deadline`.
+pub fn invitation(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    issuer: &str,
+    link: &str,
+    deadline: &str,
+) -> RenderedMail {
+    let name = institution.name.get(locale);
+    let subject = locale.format(
+        Msg::MailInvitationSubject,
+        &[("institution", name), ("issuer", issuer)],
+    );
+    let text = locale.format(
+        Msg::MailInvitationBody,
+        &[
+            ("institution", name),
+            ("issuer", issuer),
+            ("link", link),
+            ("deadline", deadline),
+            ("phone", &institution.helpdesk_phone),
+        ],
+    );
+    let button = format!(
+        "<p><a href=\"{link}\" style=\"display: inline-block; padding: 0.75em 1.5em; \
+         background: #1d4f91; color: #ffffff; border-radius: 4px; text-decoration: none; \
+         font-weight: bold;\">{label}</a></p>\n",
+        label = html_escape::encode_text(locale.text(Msg::MailInvitationButton)),
+    );
+    let html =
+        html_with_link(locale, &subject, &text, link).replacen("<p>", &format!("{button}<p>"), 1);
+    RenderedMail {
+        subject,
+        text,
+        html,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,16 @@ pub enum AuditKind {
     Authenticator,
     /// A recovery email change, step by step (`detail.outcome`).
     RecoveryEmail,
+    /// An invitation sent, replaced or revoked by an operator (`detail.outcome`).
+    Invitation,
+    /// One sign-up step's outcome (`detail.step`, `detail.outcome`).
+    SignUp,
+    /// "Can't sign in?": what was sent (`detail.outcome`), never shown to the person.
+    SignInHelp,
+    /// A form refused by the bot check or the per-address limit (`detail.reason`).
+    BotCheckFailed,
+    /// New versions of the terms of use and privacy policy accepted at sign-in.
+    TermsAccepted,
 }
 
 impl AuditKind {
@@ -53,6 +63,11 @@ impl AuditKind {
             AuditKind::SecurityQuestions => "security_questions",
             AuditKind::Authenticator => "authenticator",
             AuditKind::RecoveryEmail => "recovery_email",
+            AuditKind::Invitation => "invitation",
+            AuditKind::SignUp => "sign_up",
+            AuditKind::SignInHelp => "sign_in_help",
+            AuditKind::BotCheckFailed => "bot_check.failed",
+            AuditKind::TermsAccepted => "terms.accepted",
         }
     }
 }

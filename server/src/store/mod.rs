@@ -7,11 +7,13 @@ pub mod audit;
 pub mod authenticators;
 pub mod flows;
 pub mod identity;
+pub mod invitations;
 pub mod outbox;
 pub mod people;
 pub mod questions;
 pub mod recovery;
 pub mod sessions;
+pub mod signup;
 pub mod throttle;
 pub mod verifications;
 

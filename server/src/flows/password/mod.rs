@@ -432,6 +432,33 @@ async fn start(sesame: &Sesame, meta: &RequestMeta, identifier: &str) -> Result<
     Ok(id)
 }
 
+/// "Can't sign in?" for an active account: a forgot-password flow for `login`, with its
+/// code and link mailed at once (the link works on any device). False if the account is
+/// not active or has no address.
+pub(crate) async fn mail_reset(sesame: &Sesame, meta: &RequestMeta, login: &str) -> Result<bool> {
+    let pool = &sesame.store.pool;
+    let id = start(sesame, meta, login).await?;
+    let Some(flow) = flows::find(pool, &id, KIND).await? else {
+        return Ok(false);
+    };
+    let person = match &flow.person_id {
+        Some(id) => recovery::find_by_id(pool, id).await?,
+        None => None,
+    };
+    let Some(person) = person.filter(|p| p.state == "active" && p.code_address().is_some()) else {
+        return Ok(false);
+    };
+    let ctx = StepContext {
+        sesame,
+        meta,
+        flow: &flow,
+        person: Some(&person),
+        now: sesame.clock.now_secs(),
+    };
+    ctx.send_code(FlowData::read(&flow).cleared()).await?;
+    Ok(true)
+}
+
 struct StepContext<'a> {
     sesame: &'a Sesame,
     meta: &'a RequestMeta,

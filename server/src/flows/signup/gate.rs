@@ -1,0 +1,82 @@
+//! What the sign-up and "Can't sign in?" forms pass before any work: the bot check, and
+//! a count of submissions per client address — generous when the browser solved the
+//! check, strict when it did not (no JavaScript), so the forms work for everyone.
+
+use app::{
+    api::{AppError, signup::BotProof, ssr::RequestMeta, step::StepError},
+    i18n::Msg,
+};
+use serde_json::json;
+
+use super::super::audit_request;
+use crate::{
+    bot_check::{self, BotVerdict},
+    error::Result,
+    state::Sesame,
+    store::{
+        audit::AuditKind,
+        throttle::{self, Rule},
+    },
+};
+
+const HOUR_SECS: i64 = 3600;
+
+/// `Ok(())` when the submission may go on; otherwise the refusal to show.
+pub(crate) async fn admit(
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    form: &str,
+    bot: &BotProof,
+) -> Result<std::result::Result<(), StepError>> {
+    let pool = &sesame.store.pool;
+    let now = sesame.clock.now_secs();
+    let config = &sesame.config.signup;
+    let verdict = bot_check::verify(sesame, &bot.challenge, &bot.solution).await?;
+    let (key, limit) = match verdict {
+        BotVerdict::Passed => (
+            format!("signup:ip:{}", meta.client_ip),
+            config.per_address_per_hour,
+        ),
+        BotVerdict::Missing => (
+            format!("signup:unsolved-ip:{}", meta.client_ip),
+            config.unsolved_per_address_per_hour,
+        ),
+        BotVerdict::Rejected(reason) => {
+            audit_request(
+                pool,
+                sesame,
+                meta,
+                AuditKind::BotCheckFailed,
+                None,
+                json!({ "form": form, "reason": format!("{reason:?}") }),
+            )
+            .await?;
+            return Ok(Err(StepError::new(Msg::BotCheckFailed, None)));
+        }
+    };
+    if let Some(seconds) = throttle::locked_for_any(pool, &[&key], now).await? {
+        audit_request(
+            pool,
+            sesame,
+            meta,
+            AuditKind::BotCheckFailed,
+            None,
+            json!({ "form": form, "reason": "address_limit" }),
+        )
+        .await?;
+        return Ok(Err(StepError::locked(Msg::SignupThrottled, None, seconds)));
+    }
+    let rule = Rule {
+        limit,
+        window_secs: HOUR_SECS,
+        lockout_secs: HOUR_SECS,
+    };
+    // The submission that reaches the limit still goes through; the next ones wait.
+    throttle::record_failures(pool, &[(&key, rule)], now).await?;
+    Ok(Ok(()))
+}
+
+/// Maps the server's error for a server function.
+pub(crate) fn app_error(meta: &RequestMeta) -> impl Fn(crate::error::Error) -> AppError + '_ {
+    move |e| e.into_app_error(&meta.request_id)
+}
