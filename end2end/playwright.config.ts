@@ -64,29 +64,57 @@ export default defineConfig({
 
   // Playwright starts the web server *before* globalSetup runs, so the fresh state
   // (empty database, mailbox and key) is made by the server's own command line.
-  webServer: {
-    command:
-      "sh -c 'rm -rf ../var/e2e && mkdir -p ../var/e2e/mail && exec ../target/release/sesame serve --demo --addr 127.0.0.1:3100'",
-    cwd: '.',
-    url: `${BASE_URL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
-    env: {
-      SESAME_DATABASE_URL: 'sqlite:../var/e2e/sesame.db',
-      SESAME_MAIL_DIR: '../var/e2e/mail',
-      SESAME_SECRET_KEY_FILE: '../var/e2e/secret.key',
-      SESAME_PUBLIC_URL: BASE_URL,
-      // Every test signs in from 127.0.0.1: keep the per-address limit out of the way…
-      SESAME_THROTTLE_SIGNIN_PER_ADDRESS: '10000',
-      // …and pin the per-account limit the throttle test counts on (the default).
-      SESAME_THROTTLE_SIGNIN_PER_ACCOUNT: '5',
-      SESAME_THROTTLE_RECOVERY_PER_ADDRESS: '10000',
-      // Pauses last a minute, so a test can wait one out (password.spec.ts).
-      SESAME_THROTTLE_LOCKOUT_MINUTES: '1',
-      LEPTOS_SITE_ROOT: path.resolve('..', siteRoot),
+  webServer: [
+    {
+      command:
+        "sh -c 'rm -rf ../var/e2e && mkdir -p ../var/e2e/mail && exec ../target/release/sesame serve --demo --addr 127.0.0.1:3100'",
+      cwd: '.',
+      url: `${BASE_URL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+      env: {
+        SESAME_DATABASE_URL: 'sqlite:../var/e2e/sesame.db',
+        SESAME_MAIL_DIR: '../var/e2e/mail',
+        SESAME_SECRET_KEY_FILE: '../var/e2e/secret.key',
+        SESAME_PUBLIC_URL: BASE_URL,
+        // Every test signs in from 127.0.0.1: keep the per-address limit out of the way…
+        SESAME_THROTTLE_SIGNIN_PER_ADDRESS: '10000',
+        // …and pin the per-account limit the throttle test counts on (the default).
+        SESAME_THROTTLE_SIGNIN_PER_ACCOUNT: '5',
+        SESAME_THROTTLE_RECOVERY_PER_ADDRESS: '10000',
+        // Pauses last a minute, so a test can wait one out (password.spec.ts).
+        SESAME_THROTTLE_LOCKOUT_MINUTES: '1',
+        LEPTOS_SITE_ROOT: path.resolve('..', siteRoot),
+        // Every test signs up from 127.0.0.1 too.
+        SESAME_SIGNUP_PER_ADDRESS_PER_HOUR: '10000',
+        SESAME_SIGNUP_UNSOLVED_PER_ADDRESS_PER_HOUR: '10000',
+      },
     },
-  },
+    // The same portal after the institution published new versions of its terms of use
+    // and privacy policy (signup.spec.ts): same database and key, started once the first
+    // instance has created and migrated the database.
+    {
+      command: `sh -c 'until curl -sf ${BASE_URL}/healthz >/dev/null; do sleep 0.2; done; exec ../target/release/sesame serve --addr 127.0.0.1:${PORT + 1}'`,
+      cwd: '.',
+      url: `http://127.0.0.1:${PORT + 1}/healthz`,
+      reuseExistingServer: false,
+      timeout: 90_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+      env: {
+        SESAME_DATABASE_URL: 'sqlite:../var/e2e/sesame.db',
+        SESAME_MAIL_DIR: '../var/e2e/mail',
+        SESAME_SECRET_KEY_FILE: '../var/e2e/secret.key',
+        SESAME_PUBLIC_URL: `http://127.0.0.1:${PORT + 1}`,
+        SESAME_THROTTLE_SIGNIN_PER_ADDRESS: '10000',
+        SESAME_SIGNUP_TERMS_VERSION: '2027-01',
+        SESAME_SIGNUP_PRIVACY_VERSION: '2027-01',
+        LEPTOS_SITE_ROOT: path.resolve('..', siteRoot),
+      },
+    },
+  ],
 });

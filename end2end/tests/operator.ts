@@ -67,6 +67,32 @@ export function createActivePerson(row: HrRow, password: string): void {
   importPeople([row], row.login);
 }
 
+/** An issuer's `sesame admin invite` (seed 003); answers the "Sign up" link mailed. */
+export async function invite(email: string, lang: 'fr' | 'en', issuer: string): Promise<string> {
+  execFileSync(SESAME, ['admin', 'invite', '--email', email, '--lang', lang, '--issuer', issuer], {
+    env: sesameEnv(),
+    stdio: 'pipe',
+  });
+  const link = (await lastMailTo(email)).text.match(/https?:\/\/\S+\/signup\?invitation=[A-Za-z0-9_-]+(?:&lang=[a-z]+)?/)?.[0];
+  if (!link) {
+    throw new Error(`no invitation link mailed to ${email}`);
+  }
+  return link;
+}
+
+/** Whether any mail was written for `to` (waits a little for the outbox worker first). */
+export async function anyMailTo(to: string): Promise<boolean> {
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const dir = path.join(VAR, 'mail');
+  return (
+    fs.existsSync(dir) &&
+    fs
+      .readdirSync(dir)
+      .filter((name) => name.endsWith('.eml'))
+      .some((name) => fs.readFileSync(path.join(dir, name), 'utf8').toLowerCase().includes(`to: ${to.toLowerCase()}`))
+  );
+}
+
 /** The helpdesk's `sesame admin disable-questions` (seed 000). */
 export function disableQuestions(login: string, reason: string): void {
   execFileSync(SESAME, ['admin', 'disable-questions', login, '--reason', reason], { env: sesameEnv(), stdio: 'pipe' });
@@ -142,7 +168,7 @@ function parseEml(raw: string): Mail {
   const to = header(headers, 'To');
   const subject = decodeWords(header(headers, 'Subject'));
   const text = textPart(eml);
-  const link = text.match(/https?:\/\/\S+\/(?:activate|forgot-password)\/link\?token=[A-Za-z0-9_-]+/)?.[0] ?? '';
+  const link = text.match(/https?:\/\/\S+\/(?:activate|forgot-password|signup)\/link\?token=[A-Za-z0-9_-]+/)?.[0] ?? '';
   const code = text.match(/(?:^|\s)(\d{6})(?:\s|$)/m)?.[1] ?? '';
   return { to, subject, text, link, code };
 }

@@ -560,8 +560,8 @@ impl Default for ThrottleConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BotCheckConfig {
-    /// Leading zero bits asked for: each one doubles the work (18: about 260,000 hashes
-    /// on average, well under a second in a browser).
+    /// Leading zero bits asked for: each one doubles the work (17: about 130,000 hashes
+    /// on average, a few tenths of a second in a browser, under a second on a slow phone).
     pub difficulty: u32,
     /// Minutes a challenge stays valid once the page is served.
     pub valid_minutes: i64,
@@ -575,7 +575,7 @@ pub struct BotCheckConfig {
 impl Default for BotCheckConfig {
     fn default() -> Self {
         Self {
-            difficulty: 18,
+            difficulty: 17,
             valid_minutes: 10,
             raise_above_per_minute: 120,
             max_difficulty: 22,

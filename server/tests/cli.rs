@@ -380,3 +380,97 @@ async fn disable_questions_removes_them_with_a_reason_in_the_audit_trail() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody"));
 }
+
+#[tokio::test]
+async fn invite_mails_a_file_of_addresses_lists_and_revokes_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("invitees.csv");
+    std::fs::write(
+        &csv,
+        "email,language\nnot-an-address,fr\nb@example.org,de\n",
+    )
+    .expect("csv");
+    let refused = sesame(
+        dir.path(),
+        &["admin", "invite", "--csv", csv.to_str().expect("path")],
+        "",
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("line 2") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("mail").exists()
+            || std::fs::read_dir(dir.path().join("mail"))
+                .expect("dir")
+                .next()
+                .is_none()
+    );
+
+    std::fs::write(
+        &csv,
+        "\u{feff}language,email,issuer\nen,A@Example.org,Cégep Démo\n,b@example.org,\n",
+    )
+    .expect("csv");
+    let sent = sesame(
+        dir.path(),
+        &[
+            "admin",
+            "invite",
+            "--csv",
+            csv.to_str().expect("path"),
+            "--lang",
+            "fr",
+        ],
+        "",
+    );
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("invited 2: 2 new"));
+    let mails: Vec<String> = std::fs::read_dir(dir.path().join("mail"))
+        .expect("mail dir")
+        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("eml"))
+        .collect();
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("To: a@example.org") && m.contains("/signup?invitation="))
+    );
+
+    let again = sesame(
+        dir.path(),
+        &["admin", "invite", "--email", "a@example.org"],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("1 replacing an earlier link"));
+    let revoked = sesame(
+        dir.path(),
+        &["admin", "invite", "--email", "b@example.org", "--revoke"],
+        "",
+    );
+    assert!(revoked.status.success());
+    let listed = sesame(dir.path(), &["admin", "invitations"], "");
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    let state_of = |email: &str| -> Vec<String> {
+        let mut states: Vec<String> = listing
+            .lines()
+            .filter(|l| l.starts_with(email))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or_default().to_owned())
+            .collect();
+        states.sort();
+        states
+    };
+    assert_eq!(
+        state_of("a@example.org"),
+        ["pending", "replaced"],
+        "{listing}"
+    );
+    assert_eq!(state_of("b@example.org"), ["revoked"], "{listing}");
+    assert!(listing.contains("Cégep Démo"));
+}

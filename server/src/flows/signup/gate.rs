@@ -1,6 +1,7 @@
 //! What the sign-up and "Can't sign in?" forms pass before any work: the bot check, and
-//! a count of submissions per client address — generous when the browser solved the
-//! check, strict when it did not (no JavaScript), so the forms work for everyone.
+//! a count per client address of the submissions that cost something (a password hash, a
+//! mail) — generous when the browser solved the check, strict when it did not (no
+//! JavaScript), so the forms work for everyone and a typo costs nothing.
 
 use app::{
     api::{AppError, signup::BotProof, ssr::RequestMeta, step::StepError},
@@ -21,13 +22,35 @@ use crate::{
 
 const HOUR_SECS: i64 = 3600;
 
-/// `Ok(())` when the submission may go on; otherwise the refusal to show.
+/// A submission the bot check let through, to be counted against its address once the
+/// form asks for real work (a password hash, a mail).
+pub(crate) struct Admission {
+    key: String,
+    limit: i64,
+}
+
+impl Admission {
+    /// Counts the submission; the one that reaches the limit still goes through, the
+    /// next ones wait.
+    pub(crate) async fn count(self, sesame: &Sesame) -> Result<()> {
+        let rule = Rule {
+            limit: self.limit,
+            window_secs: HOUR_SECS,
+            lockout_secs: HOUR_SECS,
+        };
+        let now = sesame.clock.now_secs();
+        throttle::record_failures(&sesame.store.pool, &[(&self.key, rule)], now).await?;
+        Ok(())
+    }
+}
+
+/// The admission when the submission may go on; otherwise the refusal to show.
 pub(crate) async fn admit(
     sesame: &Sesame,
     meta: &RequestMeta,
     form: &str,
     bot: &BotProof,
-) -> Result<std::result::Result<(), StepError>> {
+) -> Result<std::result::Result<Admission, StepError>> {
     let pool = &sesame.store.pool;
     let now = sesame.clock.now_secs();
     let config = &sesame.config.signup;
@@ -66,14 +89,7 @@ pub(crate) async fn admit(
         .await?;
         return Ok(Err(StepError::locked(Msg::SignupThrottled, None, seconds)));
     }
-    let rule = Rule {
-        limit,
-        window_secs: HOUR_SECS,
-        lockout_secs: HOUR_SECS,
-    };
-    // The submission that reaches the limit still goes through; the next ones wait.
-    throttle::record_failures(pool, &[(&key, rule)], now).await?;
-    Ok(Ok(()))
+    Ok(Ok(Admission { key, limit }))
 }
 
 /// Maps the server's error for a server function.

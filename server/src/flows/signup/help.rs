@@ -79,16 +79,16 @@ pub(crate) async fn request(
         challenge: form.bot_challenge.unwrap_or_default(),
         solution: form.bot_solution.unwrap_or_default(),
     };
-    let refusal = if typed.is_empty() {
-        Some(StepError::new(Msg::EmailRequired, Some("email")))
-    } else if !looks_like_email(&typed) {
-        Some(StepError::new(Msg::EmailInvalid, Some("email")))
-    } else {
-        gate::admit(sesame, meta, "cant_sign_in", &bot).await?.err()
+    let admitted = match gate::admit(sesame, meta, "cant_sign_in", &bot).await? {
+        Ok(_) if typed.is_empty() => Err(StepError::new(Msg::EmailRequired, Some("email"))),
+        Ok(_) if !looks_like_email(&typed) => Err(StepError::new(Msg::EmailInvalid, Some("email"))),
+        other => other,
     };
-    if let Some(error) = refusal {
-        return refuse(sesame, meta, typed, error).await.map(Some);
-    }
+    let admission = match admitted {
+        Ok(admission) => admission,
+        Err(error) => return refuse(sesame, meta, typed, error).await.map(Some),
+    };
+    admission.count(sesame).await?;
     let address = normalize_email(&typed).to_lowercase();
     let outcome = help(sesame, meta, &address).await?;
     audit_request(

@@ -510,9 +510,10 @@ impl Context<'_> {
     ) -> Result<String> {
         let sesame = self.sesame;
         let pool = &sesame.store.pool;
-        if let Err(error) = gate::admit(sesame, self.meta, "signup", bot).await? {
-            return self.refuse(flow, data, error).await;
-        }
+        let admission = match gate::admit(sesame, self.meta, "signup", bot).await? {
+            Ok(admission) => admission,
+            Err(error) => return self.refuse(flow, data, error).await,
+        };
         if password.is_empty() {
             let error = StepError::new(Msg::SignupPasswordRequired, Some("new_password"));
             return self.refuse(flow, data, error).await;
@@ -539,6 +540,7 @@ impl Context<'_> {
             let error = StepError::new(Msg::SignupConsentRequired, Some("consent"));
             return self.refuse(flow, data, error).await;
         }
+        admission.count(sesame).await?;
         let hash = sesame.hasher.hash(password).await?;
         let person_id = new_id();
         let login = data.email.to_lowercase();
