@@ -25,4 +25,3 @@ CREATE INDEX invitations_by_person ON invitations (person_id);
 ALTER TABLE people ADD COLUMN terms_version TEXT;
 ALTER TABLE people ADD COLUMN privacy_version TEXT;
 ALTER TABLE people ADD COLUMN terms_accepted_at BIGINT;
-CREATE INDEX people_by_email ON people (email);

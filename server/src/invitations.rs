@@ -63,10 +63,9 @@ pub async fn invite(sesame: &Sesame, invitee: &Invitee, actor: &str) -> Result<I
     let now = sesame.clock.now_secs();
     let locale = invitee.language;
     let institution = sesame.config.institution();
-    let issuer = match invitee.issuer.trim() {
-        "" => institution.name.get(locale).to_owned(),
-        issuer => issuer.chars().take(200).collect(),
-    };
+    // Kept as given (empty: the institution, named in the language of each page).
+    let issuer: String = invitee.issuer.trim().chars().take(200).collect();
+    let shown_issuer = crate::flows::signup::issuer_name(sesame, locale, &issuer);
     let token = random_token();
     let id = new_id();
     let expires_at = now + sesame.config.signup.invitation_valid_days * 86_400;
@@ -94,7 +93,7 @@ pub async fn invite(sesame: &Sesame, invitee: &Invitee, actor: &str) -> Result<I
     let deadline = Timestamp::from_second(expires_at)
         .map(|ts| long_date(locale, &ts.to_zoned(zone)))
         .unwrap_or_default();
-    let mail = templates::invitation(locale, &institution, &issuer, &link, &deadline);
+    let mail = templates::invitation(locale, &institution, &shown_issuer, &link, &deadline);
     sesame.outbox.enqueue(&mut *tx, &email, &mail, now).await?;
     let outcome = if replaced > 0 {
         InviteOutcome::Replaced

@@ -510,25 +510,7 @@ async fn without_the_bot_check_a_few_submissions_per_address_pass_then_a_pause()
         bot_challenge: None,
         bot_solution: None,
     };
-    for n in 0..2 {
-        let outcome = flow
-            .cant_sign_in(&m, form(&format!("n{n}@example.org")))
-            .await
-            .expect("help");
-        assert_eq!(outcome, None);
-    }
-    let refused = flow
-        .cant_sign_in(&m, form("n3@example.org"))
-        .await
-        .expect("help")
-        .expect("a refusal");
-    let view = flow
-        .cant_sign_in_view(&m, Some(refused))
-        .await
-        .expect("view");
-    assert_eq!(view.error.map(|e| e.message), Some(Msg::SignupThrottled));
-
-    // A forged or replayed proof is refused outright.
+    // A replayed proof is refused outright, and counts against the strict limit.
     let page = flow.cant_sign_in_view(&m, None).await.expect("view");
     let difficulty = app::pow::difficulty(&page.bot_challenge).expect("challenge");
     let solution = app::pow::solve(&page.bot_challenge, difficulty, 0, u64::MAX).expect("solution");
@@ -552,6 +534,23 @@ async fn without_the_bot_check_a_few_submissions_per_address_pass_then_a_pause()
         .await
         .expect("view");
     assert_eq!(view.error.map(|e| e.message), Some(Msg::BotCheckFailed));
+
+    // One count is used by the replay: one more submission without the check passes.
+    let outcome = flow
+        .cant_sign_in(&m, form("n1@example.org"))
+        .await
+        .expect("help");
+    assert_eq!(outcome, None);
+    let refused = flow
+        .cant_sign_in(&m, form("n3@example.org"))
+        .await
+        .expect("help")
+        .expect("a refusal");
+    let view = flow
+        .cant_sign_in_view(&m, Some(refused))
+        .await
+        .expect("view");
+    assert_eq!(view.error.map(|e| e.message), Some(Msg::SignupThrottled));
 }
 
 #[tokio::test]
@@ -622,4 +621,94 @@ async fn a_new_version_of_the_terms_is_accepted_before_the_next_sign_in() {
         .await
         .expect("sign in");
     assert!(matches!(outcome, SignInOutcome::SignedIn { .. }));
+}
+
+#[tokio::test]
+async fn two_browsers_racing_on_one_invitation_make_one_account() {
+    let test = portal().await;
+    let flow = std::sync::Arc::new(SignUpFlow(test.sesame.clone()));
+    let token = invite(&test, "race@example.org").await;
+    let mut racers = Vec::new();
+    for n in 0..6 {
+        let flow = flow.clone();
+        let token = token.clone();
+        racers.push(tokio::spawn(async move {
+            let device = format!("browser-{n}");
+            let m = meta(&device);
+            let id = flow
+                .submit(
+                    &m,
+                    None,
+                    SignUpRequest::Identify {
+                        invitation: Some(token),
+                        first_name: "Rémi".into(),
+                        last_name: "Côté".into(),
+                        email: "race@example.org".into(),
+                    },
+                )
+                .await
+                .expect("identify");
+            let view = flow.view(&m, Some(id.clone()), None).await.expect("view");
+            let bot = solved(&view);
+            flow.submit(
+                &m,
+                Some(id.clone()),
+                SignUpRequest::Password {
+                    password: format!("{PASSWORD}-{n}"),
+                    confirmation: format!("{PASSWORD}-{n}"),
+                    consent: true,
+                    bot,
+                },
+            )
+            .await
+            .expect("password");
+            flow.view(&m, Some(id), None).await.expect("view").step
+        }));
+    }
+    let mut at_code = 0;
+    for racer in racers {
+        if racer.await.expect("join") == SignUpStep::Verify {
+            at_code += 1;
+        }
+    }
+    assert_eq!(at_code, 1, "one browser goes on to the code");
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people WHERE login = $1")
+        .bind("race@example.org")
+        .fetch_one(&test.sesame.store.pool)
+        .await
+        .expect("count");
+    assert_eq!(accounts, 1);
+}
+
+#[tokio::test]
+async fn a_sign_up_left_too_long_says_it_expired() {
+    let test = portal().await;
+    let flow = SignUpFlow(test.sesame.clone());
+    let m = meta("browser");
+    let token = invite(&test, "slow@example.org").await;
+    let id = flow
+        .submit(
+            &m,
+            None,
+            SignUpRequest::Identify {
+                invitation: Some(token.clone()),
+                first_name: "Paul".into(),
+                last_name: "Lent".into(),
+                email: "slow@example.org".into(),
+            },
+        )
+        .await
+        .expect("identify");
+    test.clock.advance(SignedDuration::from_mins(61));
+    let view = flow.view(&m, Some(id.clone()), None).await.expect("view");
+    assert_eq!(view.problem, Some(InvitationProblem::FlowExpired));
+    // Someone else's flow id says nothing more than "not valid".
+    let view = flow
+        .view(&meta("other"), Some(id), None)
+        .await
+        .expect("view");
+    assert_eq!(view.problem, Some(InvitationProblem::NotValid));
+    // The invitation itself still works.
+    let view = flow.view(&m, None, Some(token)).await.expect("view");
+    assert_eq!(view.step, SignUpStep::Identify);
 }

@@ -57,6 +57,8 @@ pub enum InvitationProblem {
     Expired,
     /// An account was already created from it.
     Used,
+    /// The sign-up in this browser took too long (the invitation may still work).
+    FlowExpired,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,7 +271,8 @@ pub async fn submit_sign_up(
         }
         Err(AppError::Forbidden) => {
             // No usable flow and no invitation: back to the link's page.
-            let query = invitation.map(|t| format!("?invitation={t}"));
+            let query =
+                invitation.map(|t| format!("?invitation={}", super::activation::clean_token(&t)));
             redirect_to(&format!("/signup{}", query.unwrap_or_default()));
             Ok(())
         }
@@ -291,7 +294,10 @@ pub async fn use_sign_up_link(csrf: String, token: String) -> Result<(), AppErro
     if activated {
         redirect_to("/signup/link?activated=1");
     } else {
-        redirect_to(&format!("/signup/link?token={token}"));
+        redirect_to(&format!(
+            "/signup/link?token={}",
+            super::activation::clean_token(&token)
+        ));
     }
     Ok(())
 }

@@ -74,8 +74,6 @@ pub enum AdminCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Remove a person's security questions (seed 000: they forgot the answers), so that
-    /// forgot password no longer asks them; they can set new ones under "My account".
     /// Invite people to create their account (seed 003): a mail with a "Sign up" link,
     /// valid `signup.invitation_valid_days`. Inviting an address again replaces its link.
     #[command(group(clap::ArgGroup::new("who").required(true).args(["email", "csv"])))]
@@ -102,6 +100,8 @@ pub enum AdminCommand {
         #[arg(long)]
         email: Option<String>,
     },
+    /// Remove a person's security questions (seed 000: they forgot the answers), so that
+    /// forgot password no longer asks them; they can set new ones under "My account".
     DisableQuestions {
         /// The person's user ID.
         login: String,
@@ -382,7 +382,11 @@ async fn list_invitations(config: Config, email: Option<&str>) -> Result<(), Str
             row.state_at(now).as_str(),
             date(row.created_at),
             date(row.expires_at),
-            row.issuer
+            if row.issuer.is_empty() {
+                "(the institution)"
+            } else {
+                row.issuer.as_str()
+            }
         );
     }
     println!("{} invitation(s)", rows.len());

@@ -23,10 +23,13 @@ fn html_document(locale: Locale, subject: &str, text: &str) -> String {
     )
 }
 
-/// The HTML part with `link` made clickable (links are URL-safe: the escaping leaves them
-/// as they are).
+/// The HTML part with `link` made clickable (found as the escaping wrote it: a `&` in a
+/// query string is `&amp;` there).
 fn html_with_link(locale: Locale, subject: &str, text: &str, link: &str) -> String {
-    html_document(locale, subject, text).replace(link, &format!("<a href=\"{link}\">{link}</a>"))
+    let shown = html_escape::encode_text(link);
+    let href = html_escape::encode_double_quoted_attribute(link);
+    html_document(locale, subject, text)
+        .replace(shown.as_ref(), &format!("<a href=\"{href}\">{shown}</a>"))
 }
 
 /// `sesame admin send-test-mail`: proves the transport works.
@@ -231,6 +234,33 @@ pub fn sign_up_code(
     }
 }
 
+/// "Can't sign in?" for an account not activated yet: the link that activates it, valid
+/// `minutes`.
+pub fn sign_up_link(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    link: &str,
+    minutes: i64,
+) -> RenderedMail {
+    let name = institution.name.get(locale);
+    let subject = locale.format(Msg::MailSignupCodeSubject, &[("institution", name)]);
+    let text = locale.format(
+        Msg::MailSignupLinkBody,
+        &[
+            ("institution", name),
+            ("link", link),
+            ("minutes", &minutes.to_string()),
+            ("phone", &institution.helpdesk_phone),
+        ],
+    );
+    let html = html_with_link(locale, &subject, &text, link);
+    RenderedMail {
+        subject,
+        text,
+        html,
+    }
+}
+
 /// The invitation: who invites, a "Sign up" button and the same link in text, valid
 /// until `deadline`.
 pub fn invitation(
@@ -256,9 +286,10 @@ pub fn invitation(
         ],
     );
     let button = format!(
-        "<p><a href=\"{link}\" style=\"display: inline-block; padding: 0.75em 1.5em; \
+        "<p><a href=\"{href}\" style=\"display: inline-block; padding: 0.75em 1.5em; \
          background: #1d4f91; color: #ffffff; border-radius: 4px; text-decoration: none; \
          font-weight: bold;\">{label}</a></p>\n",
+        href = html_escape::encode_double_quoted_attribute(link),
         label = html_escape::encode_text(locale.text(Msg::MailInvitationButton)),
     );
     let html =

@@ -113,6 +113,7 @@ fn step_title(state: &SignUpView) -> Msg {
     match (state.step, state.problem) {
         (SignUpStep::Invalid, Some(InvitationProblem::Expired)) => Msg::SignupExpiredTitle,
         (SignUpStep::Invalid, Some(InvitationProblem::Used)) => Msg::SignupUsedTitle,
+        (SignUpStep::Invalid, Some(InvitationProblem::FlowExpired)) => Msg::SignupFlowExpiredTitle,
         (SignUpStep::Invalid, _) => Msg::SignupInvalidTitle,
         (SignUpStep::Identify, _) => Msg::SignupTitle,
         (SignUpStep::Password, _) => Msg::SignupPasswordTitle,

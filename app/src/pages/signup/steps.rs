@@ -38,6 +38,7 @@ pub fn StepBody(state: SignUpView, action: StepAction, portal: PortalContext) ->
             let text = match state.problem {
                 Some(InvitationProblem::Expired) => Msg::SignupExpiredText,
                 Some(InvitationProblem::Used) => Msg::SignupUsedText,
+                Some(InvitationProblem::FlowExpired) => Msg::SignupFlowExpiredText,
                 _ => Msg::SignupInvalidText,
             };
             view! {

@@ -371,10 +371,18 @@ async fn start(sesame: &Sesame, meta: &RequestMeta, identifier: &str) -> Result<
     } else {
         let (lookup, person) = if typed.contains('@') {
             let address = normalize_email(&typed);
-            let mut found = if looks_like_email(&address) {
-                recovery::find_by_address(pool, &address.to_lowercase()).await?
+            // People who signed up from an invitation have their address as user ID.
+            let by_login = if looks_like_email(&address) {
+                recovery::find_by_login(pool, &address.to_lowercase()).await?
             } else {
-                Vec::new()
+                None
+            };
+            let mut found = match by_login {
+                Some(person) => vec![person],
+                None if looks_like_email(&address) => {
+                    recovery::find_by_address(pool, &address.to_lowercase()).await?
+                }
+                None => Vec::new(),
             };
             // An address two people share names nobody in particular.
             let person = if found.len() == 1 { found.pop() } else { None };

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::super::audit_request;
 use crate::{
-    bot_check::{self, BotVerdict},
+    bot_check::{self, BotRejection, BotVerdict},
     error::Result,
     state::Sesame,
     store::{
@@ -55,16 +55,25 @@ pub(crate) async fn admit(
     let now = sesame.clock.now_secs();
     let config = &sesame.config.signup;
     let verdict = bot_check::verify(sesame, &bot.challenge, &bot.solution).await?;
+    let unsolved = (
+        format!("signup:unsolved-ip:{}", meta.client_ip),
+        config.unsolved_per_address_per_hour,
+    );
     let (key, limit) = match verdict {
         BotVerdict::Passed => (
             format!("signup:ip:{}", meta.client_ip),
             config.per_address_per_hour,
         ),
-        BotVerdict::Missing => (
-            format!("signup:unsolved-ip:{}", meta.client_ip),
-            config.unsolved_per_address_per_hour,
-        ),
+        // A page left open longer than a challenge lives (someone taking their time, or
+        // using assistive technology) is treated like no JavaScript, never refused.
+        BotVerdict::Missing | BotVerdict::Rejected(BotRejection::Expired) => unsolved,
         BotVerdict::Rejected(reason) => {
+            // Forged or replayed: counted at once, against the strict limit.
+            let (key, limit) = unsolved;
+            let locked = throttle::locked_for_any(pool, &[&key], now).await?;
+            if locked.is_none() {
+                Admission { key, limit }.count(sesame).await?;
+            }
             audit_request(
                 pool,
                 sesame,
@@ -74,7 +83,10 @@ pub(crate) async fn admit(
                 json!({ "form": form, "reason": format!("{reason:?}") }),
             )
             .await?;
-            return Ok(Err(StepError::new(Msg::BotCheckFailed, None)));
+            return Ok(Err(match locked {
+                Some(seconds) => StepError::locked(Msg::SignupThrottled, None, seconds),
+                None => StepError::new(Msg::BotCheckFailed, None),
+            }));
         }
     };
     if let Some(seconds) = throttle::locked_for_any(pool, &[&key], now).await? {

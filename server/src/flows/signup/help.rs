@@ -62,12 +62,17 @@ pub(crate) async fn view(
     Ok(view)
 }
 
+/// The "sent" page never comes sooner than this after the form is posted, so its timing
+/// does not tell an unknown address (nothing to do) from a known one (a flow, a mail).
+const SENT_PAGE_MIN_MILLIS: u64 = 400;
+
 /// Answers the flow of a refusal to show, or `None` for the "sent" page.
 pub(crate) async fn request(
     sesame: &Sesame,
     meta: &RequestMeta,
     form: CantSignInForm,
 ) -> Result<Option<String>> {
+    let started = tokio::time::Instant::now();
     let typed: String = form
         .email
         .unwrap_or_default()
@@ -100,6 +105,8 @@ pub(crate) async fn request(
         json!({ "outcome": outcome.0 }),
     )
     .await?;
+    tokio::time::sleep_until(started + std::time::Duration::from_millis(SENT_PAGE_MIN_MILLIS))
+        .await;
     Ok(None)
 }
 
@@ -187,7 +194,7 @@ async fn resend_activation(
     let Some(flow) = flows::find(pool, &id, super::KIND).await? else {
         return Ok(());
     };
-    ctx.send_code(&flow, data, false).await
+    ctx.send_proof(&flow, data, false, false).await
 }
 
 async fn refuse(

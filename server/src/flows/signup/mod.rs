@@ -29,7 +29,7 @@ use app::{
         step::StepError,
     },
     i18n::{Locale, Msg},
-    policy::email::{MAX_EMAIL_LENGTH, looks_like_email, same_address},
+    policy::email::{MAX_EMAIL_LENGTH, looks_like_email},
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,7 @@ use crate::{
     bot_check,
     crypto::tokens::random_token,
     error::Result,
+    invitations::canonical_address,
     mail::templates,
     state::Sesame,
     store::{
@@ -173,6 +174,14 @@ pub(crate) fn legal_text(sesame: &Sesame, locale: Locale, document: LegalDocumen
     }
 }
 
+/// Who invited: the issuer the operator named, else the institution, in `locale`.
+pub(crate) fn issuer_name(sesame: &Sesame, locale: Locale, issuer: &str) -> String {
+    match issuer.trim() {
+        "" => sesame.config.institution().name.get(locale).to_owned(),
+        issuer => issuer.to_owned(),
+    }
+}
+
 fn token_hash(sesame: &Sesame, token: &str) -> String {
     sesame.key.keyed_hash("invitation", token.trim())
 }
@@ -234,12 +243,20 @@ async fn view(
         }
         view.step = step;
         view.flow = Some(flow.id);
-        view.issuer = data.issuer;
+        view.issuer = issuer_name(sesame, meta.locale, &data.issuer);
         view.first_name = data.first_name;
         view.last_name = data.last_name;
         view.email = data.email;
         view.error = data.error;
         view.notice = data.notice;
+        return Ok(view);
+    }
+    if let Some(id) = flow_id.as_deref()
+        && let Some(flow) = flows::find(pool, id, KIND).await?
+        && flow.binding_hash == binding(sesame, meta)
+    {
+        // This browser's sign-up, past its time: say so rather than "not valid".
+        view.problem = Some(InvitationProblem::FlowExpired);
         return Ok(view);
     }
     let Some(token) = invitation.filter(|t| !t.trim().is_empty()) else {
@@ -250,7 +267,7 @@ async fn view(
         Some(found) => match problem(found.state_at(now)) {
             None => {
                 view.step = SignUpStep::Identify;
-                view.issuer = found.issuer;
+                view.issuer = issuer_name(sesame, meta.locale, &found.issuer);
                 view.invitation = Some(token);
             }
             Some(problem) => view.problem = Some(problem),
@@ -423,10 +440,10 @@ impl Context<'_> {
                 Msg::SignupFirstNameRequired,
                 Some("first_name"),
             ))
-        } else if data.first_name.chars().count() > MAX_NAME_CHARS
-            || data.last_name.chars().count() > MAX_NAME_CHARS
-        {
+        } else if data.last_name.chars().count() > MAX_NAME_CHARS {
             Some(StepError::new(Msg::SignupNameTooLong, Some("last_name")))
+        } else if data.first_name.chars().count() > MAX_NAME_CHARS {
+            Some(StepError::new(Msg::SignupNameTooLong, Some("first_name")))
         } else if data.email.is_empty() {
             Some(StepError::new(Msg::EmailRequired, Some("email")))
         } else if !looks_like_email(&data.email) {
@@ -443,7 +460,7 @@ impl Context<'_> {
                     throttle::locked_for_any(pool, &[&invitation_key, &ip_key], self.now).await?
                 {
                     Some(StepError::locked(Msg::SignupThrottled, None, seconds))
-                } else if !same_address(&data.email, &invitation.email) {
+                } else if canonical_address(&data.email) != invitation.email {
                     let limits = &sesame.config.throttle;
                     let keys = [
                         (
@@ -510,6 +527,12 @@ impl Context<'_> {
     ) -> Result<String> {
         let sesame = self.sesame;
         let pool = &sesame.store.pool;
+        if data.person_id.is_some() {
+            // The account exists (mailing the code failed after it was created): only the
+            // code is left to send.
+            self.send_code(flow, data, false).await?;
+            return Ok(flow.id.clone());
+        }
         let admission = match gate::admit(sesame, self.meta, "signup", bot).await? {
             Ok(admission) => admission,
             Err(error) => return self.refuse(flow, data, error).await,
@@ -577,7 +600,7 @@ impl Context<'_> {
         }
         let mut data = data;
         data.person_id = Some(person_id.clone());
-        flows::transition(
+        if !flows::transition(
             &mut *tx,
             &flow.id,
             &flow.state,
@@ -585,7 +608,12 @@ impl Context<'_> {
             &data.json()?,
             self.now,
         )
-        .await?;
+        .await?
+        {
+            // The flow expired or moved on while the password was hashed: nothing is kept.
+            tx.rollback().await?;
+            return Ok(flow.id.clone());
+        }
         self.audit(
             &mut *tx,
             Some(&person_id),
@@ -612,8 +640,20 @@ impl Context<'_> {
     pub(crate) async fn send_code(
         &self,
         flow: &FlowRow,
+        data: FlowData,
+        resending: bool,
+    ) -> Result<()> {
+        self.send_proof(flow, data, resending, true).await
+    }
+
+    /// Like [`Context::send_code`]; `with_code: false` for a mail whose code no page will
+    /// ask for ("Can't sign in?"): it then offers only the link.
+    pub(crate) async fn send_proof(
+        &self,
+        flow: &FlowRow,
         mut data: FlowData,
         resending: bool,
+        with_code: bool,
     ) -> Result<()> {
         let sesame = self.sesame;
         let config = &sesame.config.signup;
@@ -647,8 +687,12 @@ impl Context<'_> {
         .await?;
         let locale = Locale::from_code(&flow.locale).unwrap_or(self.meta.locale);
         let link = format!("{}/signup/link?token={token}", sesame.config.public_base());
-        let mail =
-            templates::sign_up_code(locale, &sesame.config.institution(), &link, &code, minutes);
+        let institution = sesame.config.institution();
+        let mail = if with_code {
+            templates::sign_up_code(locale, &institution, &link, &code, minutes)
+        } else {
+            templates::sign_up_link(locale, &institution, &link, minutes)
+        };
         sesame
             .outbox
             .enqueue(&mut *tx, &data.email, &mail, self.now)
@@ -740,6 +784,7 @@ impl Context<'_> {
             return Ok(false);
         }
         let activated = signup::activate(&mut *tx, person_id, self.now).await?;
+        // The flow's state is not checked: the link works after the page's flow expired.
         let done = FlowData {
             email: data.email.clone(),
             person_id: data.person_id.clone(),
