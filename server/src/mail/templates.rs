@@ -185,28 +185,12 @@ pub fn password_reset_code(
     code: &str,
     minutes: i64,
 ) -> RenderedMail {
-    let name = institution.name.get(locale);
-    let subject = locale.format(Msg::MailResetCodeSubject, &[("institution", name)]);
-    let text = locale.format(
-        Msg::MailResetCodeBody,
-        &[
-            ("institution", name),
-            ("link", link),
-            ("code", code),
-            ("minutes", &minutes.to_string()),
-            ("phone", &institution.helpdesk_phone),
-        ],
-    );
-    let html = html_with_link(locale, &subject, &text, link);
-    RenderedMail {
-        subject,
-        text,
-        html,
-    }
+    let texts = (Msg::MailResetCodeSubject, Msg::MailResetCodeBody);
+    proof_mail(locale, institution, texts, link, Some(code), minutes)
 }
 
 /// Sign-up: the code that proves the address, and the same proof as a link, valid
-/// `minutes` (step 4, and the activation mail of "Can't sign in?").
+/// `minutes` (step 4).
 pub fn sign_up_code(
     locale: Locale,
     institution: &app::api::portal::Institution,
@@ -214,14 +198,28 @@ pub fn sign_up_code(
     code: &str,
     minutes: i64,
 ) -> RenderedMail {
+    let texts = (Msg::MailSignupCodeSubject, Msg::MailSignupCodeBody);
+    proof_mail(locale, institution, texts, link, Some(code), minutes)
+}
+
+/// A mail proving an address: `{link}` (clickable in the HTML part), `{code}` if any,
+/// valid `{minutes}`, with the help desk's `{phone}`.
+fn proof_mail(
+    locale: Locale,
+    institution: &app::api::portal::Institution,
+    (subject, body): (Msg, Msg),
+    link: &str,
+    code: Option<&str>,
+    minutes: i64,
+) -> RenderedMail {
     let name = institution.name.get(locale);
-    let subject = locale.format(Msg::MailSignupCodeSubject, &[("institution", name)]);
+    let subject = locale.format(subject, &[("institution", name)]);
     let text = locale.format(
-        Msg::MailSignupCodeBody,
+        body,
         &[
             ("institution", name),
             ("link", link),
-            ("code", code),
+            ("code", code.unwrap_or_default()),
             ("minutes", &minutes.to_string()),
             ("phone", &institution.helpdesk_phone),
         ],
@@ -242,23 +240,8 @@ pub fn sign_up_link(
     link: &str,
     minutes: i64,
 ) -> RenderedMail {
-    let name = institution.name.get(locale);
-    let subject = locale.format(Msg::MailSignupCodeSubject, &[("institution", name)]);
-    let text = locale.format(
-        Msg::MailSignupLinkBody,
-        &[
-            ("institution", name),
-            ("link", link),
-            ("minutes", &minutes.to_string()),
-            ("phone", &institution.helpdesk_phone),
-        ],
-    );
-    let html = html_with_link(locale, &subject, &text, link);
-    RenderedMail {
-        subject,
-        text,
-        html,
-    }
+    let texts = (Msg::MailSignupCodeSubject, Msg::MailSignupLinkBody);
+    proof_mail(locale, institution, texts, link, None, minutes)
 }
 
 /// The invitation: who invites, a "Sign up" button and the same link in text, valid
