@@ -92,12 +92,18 @@ async fn invite(test: &TestSesame, email: &str) -> String {
     mailed_value(test, email, "/signup?invitation=").await
 }
 
+/// What the browser computes for a bot-check challenge.
+fn solution_for(challenge: &str) -> String {
+    let difficulty = app::pow::difficulty(challenge).expect("challenge");
+    app::pow::solve(challenge, difficulty, 0, u64::MAX)
+        .expect("solution")
+        .to_string()
+}
+
 fn solved(view: &SignUpView) -> BotProof {
-    let difficulty = app::pow::difficulty(&view.bot_challenge).expect("challenge");
-    let solution = app::pow::solve(&view.bot_challenge, difficulty, 0, u64::MAX).expect("solution");
     BotProof {
         challenge: view.bot_challenge.clone(),
-        solution: solution.to_string(),
+        solution: solution_for(&view.bot_challenge),
     }
 }
 
@@ -450,16 +456,14 @@ async fn cant_sign_in_answers_alike_and_mails_what_each_account_needs() {
         "nobody@example.org",
     ] {
         let view = flow.cant_sign_in_view(&m, None).await.expect("view");
-        let difficulty = app::pow::difficulty(&view.bot_challenge).expect("challenge");
-        let solution =
-            app::pow::solve(&view.bot_challenge, difficulty, 0, u64::MAX).expect("solution");
+        let solution = solution_for(&view.bot_challenge);
         let outcome = flow
             .cant_sign_in(
                 &m,
                 CantSignInForm {
                     email: Some(address.into()),
                     bot_challenge: Some(view.bot_challenge),
-                    bot_solution: Some(solution.to_string()),
+                    bot_solution: Some(solution),
                 },
             )
             .await
@@ -512,12 +516,11 @@ async fn without_the_bot_check_a_few_submissions_per_address_pass_then_a_pause()
     };
     // A replayed proof is refused outright, and counts against the strict limit.
     let page = flow.cant_sign_in_view(&m, None).await.expect("view");
-    let difficulty = app::pow::difficulty(&page.bot_challenge).expect("challenge");
-    let solution = app::pow::solve(&page.bot_challenge, difficulty, 0, u64::MAX).expect("solution");
+    let solution = solution_for(&page.bot_challenge);
     let proof = |challenge: String| CantSignInForm {
         email: Some("x@example.org".into()),
         bot_challenge: Some(challenge),
-        bot_solution: Some(solution.to_string()),
+        bot_solution: Some(solution.clone()),
     };
     let first = flow
         .cant_sign_in(&m, proof(page.bot_challenge.clone()))

@@ -4,7 +4,7 @@
 //! JavaScript), so the forms work for everyone and a typo costs nothing.
 
 use app::{
-    api::{AppError, signup::BotProof, ssr::RequestMeta, step::StepError},
+    api::{signup::BotProof, ssr::RequestMeta, step::StepError},
     i18n::Msg,
 };
 use serde_json::json;
@@ -102,9 +102,4 @@ pub(crate) async fn admit(
         return Ok(Err(StepError::locked(Msg::SignupThrottled, None, seconds)));
     }
     Ok(Ok(Admission { key, limit }))
-}
-
-/// Maps the server's error for a server function.
-pub(crate) fn app_error(meta: &RequestMeta) -> impl Fn(crate::error::Error) -> AppError + '_ {
-    move |e| e.into_app_error(&meta.request_id)
 }

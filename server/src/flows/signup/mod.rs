@@ -35,7 +35,6 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use self::gate::app_error;
 use super::{audit_request, binding};
 use crate::{
     bot_check,
@@ -104,7 +103,7 @@ impl SignUpApi for SignUpFlow {
     ) -> Result<SignUpView, AppError> {
         view(&self.0, meta, flow_id, invitation)
             .await
-            .map_err(app_error(meta))
+            .map_err(|e| e.into_app_error(&meta.request_id))
     }
 
     async fn submit(
@@ -115,7 +114,7 @@ impl SignUpApi for SignUpFlow {
     ) -> Result<String, AppError> {
         submit(&self.0, meta, flow_id, request)
             .await
-            .map_err(app_error(meta))?
+            .map_err(|e| e.into_app_error(&meta.request_id))?
     }
 
     async fn link_state(&self, token: &str) -> Result<SignUpLinkState, AppError> {
@@ -127,7 +126,7 @@ impl SignUpApi for SignUpFlow {
     async fn use_link(&self, meta: &RequestMeta, token: &str) -> Result<bool, AppError> {
         use_link(&self.0, meta, token)
             .await
-            .map_err(app_error(meta))
+            .map_err(|e| e.into_app_error(&meta.request_id))
     }
 
     async fn cant_sign_in_view(
@@ -137,7 +136,7 @@ impl SignUpApi for SignUpFlow {
     ) -> Result<CantSignInView, AppError> {
         help::view(&self.0, meta, flow_id)
             .await
-            .map_err(app_error(meta))
+            .map_err(|e| e.into_app_error(&meta.request_id))
     }
 
     async fn cant_sign_in(
@@ -147,7 +146,7 @@ impl SignUpApi for SignUpFlow {
     ) -> Result<Option<String>, AppError> {
         help::request(&self.0, meta, form)
             .await
-            .map_err(app_error(meta))
+            .map_err(|e| e.into_app_error(&meta.request_id))
     }
 
     fn legal_text(&self, locale: Locale, document: LegalDocument) -> LegalText {
