@@ -36,10 +36,19 @@ fi
 apt_packages=()
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
 command -v brotli >/dev/null || apt_packages+=(brotli)
+# An LDAP directory for the linked accounts tests (server/tests/common/slapd.rs starts its
+# own slapd on a free port with its own configuration; the system one is not needed).
+[ -x /usr/sbin/slapd ] || apt_packages+=(slapd)
+# ldapwhoami: the browser suite checks with it that a new password reached the directory.
+command -v ldapwhoami >/dev/null || apt_packages+=(ldap-utils)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   log "installing from Debian: ${apt_packages[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
+  if [[ " ${apt_packages[*]} " == *" slapd "* ]]; then
+    # Debian starts a slapd on port 389 on installation: no directory is left running.
+    service slapd stop >/dev/null 2>&1 || true
+  fi
 fi
 
 # A real SMTP server process for the mail transport tests.

@@ -38,6 +38,8 @@ pub struct Config {
     pub recovery: RecoveryConfig,
     pub bot_check: BotCheckConfig,
     pub signup: SignUpConfig,
+    /// Other systems whose accounts people may link (`[linked_systems.<id>]`), by id.
+    pub linked_systems: BTreeMap<String, LinkedSystemConfig>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -467,6 +469,7 @@ impl Default for Config {
             recovery: RecoveryConfig::default(),
             bot_check: BotCheckConfig::default(),
             signup: SignUpConfig::default(),
+            linked_systems: BTreeMap::new(),
         }
     }
 }
@@ -556,6 +559,129 @@ impl Default for ThrottleConfig {
     }
 }
 
+/// A system whose accounts people may link (`crate::linked`): an LDAP directory where
+/// Sésame checks an account's password with a bind, and may set a new one (RFC 3062).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkedSystemConfig {
+    /// `ldap` (the only kind so far).
+    pub kind: String,
+    /// What people see: `name = { fr = "...", en = "..." }`.
+    pub name: LocalizedText,
+    /// `ldap://host:389` or `ldaps://host:636`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS before any password travels.
+    pub starttls: bool,
+    /// The account's DN, `{account}` standing for the name typed (escaped, RFC 4514).
+    pub user_dn: String,
+    /// Whether a new Sésame password is also written there (with the service account).
+    pub push_password: bool,
+    /// The service account that may change passwords (needed when `push_password`).
+    pub service_dn: String,
+    /// Its password, or (better) a file holding it, read at start-up.
+    pub service_password: String,
+    pub service_password_file: PathBuf,
+    /// Seconds one operation there may take (connection, bind, change), 1 to 60.
+    pub timeout_secs: u64,
+}
+
+impl Default for LinkedSystemConfig {
+    fn default() -> Self {
+        Self {
+            kind: "ldap".into(),
+            name: LocalizedText::default(),
+            url: String::new(),
+            starttls: false,
+            user_dn: String::new(),
+            push_password: false,
+            service_dn: String::new(),
+            service_password: String::new(),
+            service_password_file: PathBuf::new(),
+            timeout_secs: 5,
+        }
+    }
+}
+
+// The service password stays out of logs.
+impl std::fmt::Debug for LinkedSystemConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkedSystemConfig")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("starttls", &self.starttls)
+            .field("user_dn", &self.user_dn)
+            .field("push_password", &self.push_password)
+            .field("service_dn", &self.service_dn)
+            .field("service_password_file", &self.service_password_file)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LinkedSystemConfig {
+    /// Reads `service_password_file` into `service_password` (at start-up).
+    fn read_secret(&mut self, id: &str) -> Result<(), ConfigError> {
+        if self.service_password_file.as_os_str().is_empty() {
+            return Ok(());
+        }
+        if !self.service_password.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "linked_systems.{id}: service_password and service_password_file are both set"
+            )));
+        }
+        let path = &self.service_password_file;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        // Files usually end with a newline that is no part of the password.
+        self.service_password = text.trim_end_matches(['\r', '\n']).to_owned();
+        Ok(())
+    }
+
+    fn validate(&self, id: &str) -> Result<(), ConfigError> {
+        let invalid =
+            |what: &str| Err(ConfigError::Invalid(format!("linked_systems.{id}: {what}")));
+        // The id appears in variable names (SESAME_LINKED_SYSTEMS_<ID>_...) and forms.
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return invalid("the id must be 1 to 64 of a-z, 0-9 and _");
+        }
+        if self.kind != "ldap" {
+            return invalid(&format!(
+                "unknown kind {:?} (ldap is the only one)",
+                self.kind
+            ));
+        }
+        if self.name.fr.trim().is_empty() || self.name.en.trim().is_empty() {
+            return invalid("name must have fr and en");
+        }
+        if !(self.url.starts_with("ldap://") || self.url.starts_with("ldaps://")) {
+            return invalid("url must start with ldap:// or ldaps://");
+        }
+        if self.starttls && !self.url.starts_with("ldap://") {
+            return invalid("starttls applies to ldap:// URLs only");
+        }
+        if self.user_dn.matches("{account}").count() != 1 {
+            return invalid("user_dn must contain {account} once");
+        }
+        if self.push_password && (self.service_dn.is_empty() || self.service_password.is_empty()) {
+            return invalid(
+                "push_password needs service_dn and service_password (or service_password_file)",
+            );
+        }
+        if !(1..=60).contains(&self.timeout_secs) {
+            return invalid("timeout_secs must be 1 to 60");
+        }
+        Ok(())
+    }
+}
+
 /// The bot check: a proof of work the browser solves unseen (`crate::bot_check`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -627,18 +753,25 @@ impl Config {
             })?;
             merge(&mut value, from_file);
             // Catch misspelt keys now, with the file's name in the message.
-            value
+            let parsed = value
                 .clone()
                 .try_into::<Config>()
                 .map_err(|e| ConfigError::Parse {
                     path: path.clone(),
                     message: e.to_string(),
                 })?;
+            // Again as a value, with every default filled in: a map's entries (a
+            // `[linked_systems.<id>]`) then have all their keys, so each has a variable.
+            value =
+                toml::Value::try_from(parsed).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         }
         apply_env(&mut value, "SESAME", env)?;
-        let config: Config = value
+        let mut config: Config = value
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        for (id, system) in &mut config.linked_systems {
+            system.read_secret(id)?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -700,6 +833,9 @@ impl Config {
         }
         self.recovery.validate(&known)?;
         self.signup.validate(&known)?;
+        for (id, system) in &self.linked_systems {
+            system.validate(id)?;
+        }
         let bot = &self.bot_check;
         if bot.difficulty > bot.max_difficulty
             || bot.max_difficulty > app::pow::MAX_DIFFICULTY
@@ -952,5 +1088,57 @@ mod tests {
         )
         .expect_err("bad zone");
         assert!(err.to_string().contains("Mars/Olympus"), "{err}");
+    }
+
+    #[test]
+    fn linked_systems_read_their_secret_and_take_variables() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = dir.path().join("corp.secret");
+        std::fs::write(&secret, "s3rvice\n").expect("write");
+        let file = dir.path().join("sesame.toml");
+        let write = |extra: &str| {
+            std::fs::write(
+                &file,
+                format!(
+                    "[linked_systems.corp]\nname = {{ fr = \"Annuaire\", en = \"Directory\" }}\n\
+                     url = \"ldap://127.0.0.1:389\"\n\
+                     user_dn = \"uid={{account}},ou=people,dc=example,dc=org\"\n{extra}"
+                ),
+            )
+            .expect("write");
+        };
+        write(&format!(
+            "push_password = true\nservice_dn = \"cn=admin,dc=example,dc=org\"\n\
+             service_password_file = \"{}\"\n",
+            secret.display()
+        ));
+        let config = Config::load_from(Some(file.clone()), &env(&[])).expect("loads");
+        let corp = &config.linked_systems["corp"];
+        assert_eq!(corp.service_password, "s3rvice");
+        assert_eq!(corp.timeout_secs, 5);
+        assert!(!format!("{corp:?}").contains("s3rvice"), "redacted");
+
+        // A key the file left out still has its variable.
+        write("");
+        let config = Config::load_from(
+            Some(file.clone()),
+            &env(&[
+                ("SESAME_LINKED_SYSTEMS_CORP_TIMEOUT_SECS", "9"),
+                ("SESAME_LINKED_SYSTEMS_CORP_PUSH_PASSWORD", "true"),
+                ("SESAME_LINKED_SYSTEMS_CORP_SERVICE_DN", "cn=admin"),
+                ("SESAME_LINKED_SYSTEMS_CORP_SERVICE_PASSWORD", "from-env"),
+            ]),
+        )
+        .expect("variables");
+        let corp = &config.linked_systems["corp"];
+        assert_eq!(corp.timeout_secs, 9);
+        assert_eq!(corp.service_password, "from-env");
+
+        write("kind = \"carrier-pigeon\"\n");
+        let err = Config::load_from(Some(file.clone()), &env(&[])).expect_err("kind");
+        assert!(err.to_string().contains("carrier-pigeon"), "{err}");
+        write("push_password = true\n");
+        let err = Config::load_from(Some(file), &env(&[])).expect_err("no service account");
+        assert!(err.to_string().contains("service_dn"), "{err}");
     }
 }

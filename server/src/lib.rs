@@ -14,6 +14,7 @@ pub mod http;
 pub mod import;
 pub mod invitations;
 pub mod letters;
+pub mod linked;
 pub mod mail;
 pub mod people;
 pub mod state;

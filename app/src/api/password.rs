@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{AppError, step::StepError};
+use super::{AppError, linked::PushReport, step::StepError};
 use crate::i18n::Msg;
 
 /// A way to prove who you are.
@@ -150,6 +150,8 @@ pub struct PasswordRecoveryView {
     pub first_name: String,
     pub last_name: String,
     pub date_of_birth: String,
+    /// Once done: what became of the new password on each linked account.
+    pub pushes: Vec<PushReport>,
 }
 
 /// What a step form sends, once read.

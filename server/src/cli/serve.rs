@@ -1,4 +1,5 @@
-//! `sesame serve`: migrate, start the outbox worker, serve HTTP until stopped.
+//! `sesame serve`: migrate, start the outbox worker and the linked accounts' retries, serve
+//! HTTP until stopped.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -7,7 +8,7 @@ use clap::Args;
 use crate::{
     clock::SystemClock,
     config::Config,
-    demo, http,
+    demo, http, linked,
     mail::{transport, worker::Worker},
     state::Sesame,
 };
@@ -43,6 +44,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<(), String> {
         }
         .run(),
     );
+    // Passwords that linked accounts did not take at once: retried until delivered.
+    tokio::spawn(linked::run_retries(sesame.clone()));
 
     let leptos_options = http::leptos_options();
     let addr = args.addr.unwrap_or(leptos_options.site_addr);

@@ -12,6 +12,7 @@ use crate::{
         form::{Choice, StepFormBody, TextField},
         identity_fields::{EmployeePinFields, IdentityFields},
         password_checklist::NewPasswordFields,
+        push_reports::PushReports,
     },
     i18n::Msg,
     t, use_locale,
@@ -224,6 +225,7 @@ pub fn StepBody(
         .into_any(),
         RecoveryStep::Done => view! {
             <p class="lead">{t(Msg::RecoveryDoneIntro)}</p>
+            <PushReports reports=state.pushes.clone()/>
             <p><a class="button" href="/signin">{t(Msg::RecoverySignIn)}</a></p>
         }
         .into_any(),

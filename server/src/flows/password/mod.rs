@@ -38,6 +38,7 @@ use std::collections::BTreeSet;
 use app::{
     api::{
         AppError,
+        linked::PushReport,
         password::{
             PasswordRecoveryApi, PasswordRecoveryView, RecoveryInput, RecoveryLinkState,
             RecoveryMethod, RecoveryStep,
@@ -66,6 +67,7 @@ use crate::{
         totp,
     },
     error::{Error, Result},
+    linked,
     mail::templates::{self, AccountNotice},
     people::same_name,
     state::Sesame,
@@ -82,7 +84,7 @@ use crate::{
     },
 };
 
-const KIND: &str = "password_recovery";
+pub(crate) const KIND: &str = "password_recovery";
 /// The verifications' purpose: a code (and link) that proves the recovery address.
 const PURPOSE: &str = "reset";
 
@@ -108,6 +110,9 @@ struct FlowData {
     first_name: String,
     last_name: String,
     date_of_birth: String,
+    /// Once done: what became of the new password on each linked account.
+    #[serde(default)]
+    pushes: Vec<PushReport>,
 }
 
 impl FlowData {
@@ -287,6 +292,7 @@ async fn view(
         first_name: data.first_name,
         last_name: data.last_name,
         date_of_birth: data.date_of_birth,
+        pushes: data.pushes,
     })
 }
 
@@ -1089,6 +1095,25 @@ impl StepContext<'_> {
         tx.commit().await?;
         if !addresses.is_empty() {
             sesame.outbox.wake();
+        }
+        // Committed: the linked accounts follow, and the done page says how it went.
+        match linked::push_password(sesame, &person.id, password).await {
+            Ok(pushes) if !pushes.is_empty() => {
+                let done = RecoveryStep::Done.code();
+                let data = FlowData { pushes, ..data };
+                flows::transition(
+                    &sesame.store.pool,
+                    &self.flow.id,
+                    done,
+                    done,
+                    &data.json()?,
+                    sesame.clock.now_secs(),
+                )
+                .await?;
+            }
+            Ok(_) => {}
+            // The reset stands; what failed is queued or will be pushed at the next change.
+            Err(error) => tracing::error!(%error, "linked accounts not updated after a reset"),
         }
         Ok(self.flow.id.clone())
     }
