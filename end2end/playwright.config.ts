@@ -65,6 +65,18 @@ export default defineConfig({
   // Playwright starts the web server *before* globalSetup runs, so the fresh state
   // (empty database, mailbox and key) is made by the server's own command line.
   webServer: [
+    // The other system people link accounts in (account.spec.ts): Debian's slapd with a
+    // small directory, fresh at every run, at the address sesame.e2e.toml names.
+    {
+      command: 'bash ldap/start.sh ../var/e2e-ldap 3389',
+      cwd: '.',
+      port: 3389,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    },
     {
       command:
         "sh -c 'rm -rf ../var/e2e && mkdir -p ../var/e2e/mail && exec ../target/release/sesame serve --demo --addr 127.0.0.1:3100'",
@@ -76,6 +88,7 @@ export default defineConfig({
       stderr: 'pipe',
       gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
       env: {
+        SESAME_CONFIG: 'sesame.e2e.toml',
         SESAME_DATABASE_URL: 'sqlite:../var/e2e/sesame.db',
         SESAME_MAIL_DIR: '../var/e2e/mail',
         SESAME_SECRET_KEY_FILE: '../var/e2e/secret.key',
@@ -106,6 +119,7 @@ export default defineConfig({
       stderr: 'pipe',
       gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
       env: {
+        SESAME_CONFIG: 'sesame.e2e.toml',
         SESAME_DATABASE_URL: 'sqlite:../var/e2e/sesame.db',
         SESAME_MAIL_DIR: '../var/e2e/mail',
         SESAME_SECRET_KEY_FILE: '../var/e2e/secret.key',

@@ -48,3 +48,14 @@ impl StepError {
         )
     }
 }
+
+/// The text of `error` when it concerns the field `field` (shown under that field).
+pub fn field_error_text(
+    error: Option<&StepError>,
+    field: &str,
+    locale: crate::i18n::Locale,
+) -> Option<String> {
+    error
+        .filter(|e| e.field.as_deref() == Some(field))
+        .map(|e| e.text(locale))
+}

@@ -16,7 +16,7 @@ use crate::{
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
     pub message: String,
-    pub field_id: Option<&'static str>,
+    pub field_id: Option<String>,
 }
 
 #[component]
@@ -82,15 +82,16 @@ pub fn step_problems(
     let field_id = error
         .field
         .as_deref()
-        .and_then(|field| fields.iter().copied().find(|id| *id == field));
+        .and_then(|field| fields.iter().copied().find(|id| *id == field))
+        .map(str::to_owned);
     let mut problems = vec![Problem {
         message: error.text(locale),
-        field_id,
+        field_id: field_id.clone(),
     }];
     if let Some(policy) = policy {
         problems.extend(error.unmet_rules.iter().map(|rule| Problem {
             message: rule_text(locale, policy, *rule),
-            field_id,
+            field_id: field_id.clone(),
         }));
     }
     Some(problems)

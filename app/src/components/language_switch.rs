@@ -12,7 +12,14 @@ pub fn LanguageSwitch() -> impl IntoView {
     let other = locale.other();
     let location = use_location();
     let href = move || {
-        let here = format!("{}{}", location.pathname.get(), location.search.get());
+        // The router gives the query without its `?` (the flow's id lives there).
+        let search = location.search.get();
+        let query = search.trim_start_matches('?');
+        let here = if query.is_empty() {
+            location.pathname.get()
+        } else {
+            format!("{}?{query}", location.pathname.get())
+        };
         let next: String = here
             .bytes()
             .map(|b| match b {

@@ -8,3 +8,4 @@ pub mod language_switch;
 pub mod layout;
 pub mod password_checklist;
 pub mod portal;
+pub mod push_reports;

@@ -25,6 +25,14 @@ pub fn AccountPage() -> impl IntoView {
             view! {
                 <p class="lead">{locale.format(Msg::AccountGreeting, &[("name", &person.display_name())])}</p>
                 <p>{locale.format(Msg::AccountLogin, &[("login", &person.login)])}</p>
+                <section class="panel" aria-labelledby="settings-title">
+                    <h2 id="settings-title">{t(Msg::AccountSettingsTitle)}</h2>
+                    <ul class="links">
+                        <li><a href="/account/password">{t(Msg::AccountChangePassword)}</a></li>
+                        <li><a href="/account/sessions">{t(Msg::AccountSessions)}</a></li>
+                        <li><a href="/account/linked">{t(Msg::AccountLinked)}</a></li>
+                    </ul>
+                </section>
                 <RecoveryMethods/>
                 <section class="panel" aria-labelledby="notice-title">
                     <h2 id="notice-title">{t(Msg::AccountNoticeTitle)}</h2>

@@ -117,6 +117,6 @@ fn sign_in_problems(
     };
     Some(vec![Problem {
         message,
-        field_id: Some("login"),
+        field_id: Some("login".into()),
     }])
 }

@@ -42,7 +42,7 @@ pub fn SignInTermsPage() -> impl IntoView {
                 }
                 let error = state.error.map(|msg| locale.text(msg).to_owned());
                 let problems = error.clone().map(|message| {
-                    vec![Problem { message, field_id: Some("consent") }]
+                    vec![Problem { message, field_id: Some("consent".into()) }]
                 });
                 view! {
                     <h1 tabindex="-1">{t(Msg::SigninTermsTitle)}</h1>

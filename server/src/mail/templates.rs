@@ -90,6 +90,8 @@ pub enum AccountNotice {
     UsernameReminder,
     /// After a password reset.
     PasswordChanged,
+    /// After a change under "My account" (the other sessions were ended).
+    PasswordChangedInAccount,
     AuthenticatorAdded,
     AuthenticatorRemoved,
     /// To the old recovery address: it was replaced and gets no more codes.
@@ -114,6 +116,10 @@ impl AccountNotice {
             AccountNotice::AuthenticatorRemoved => (
                 Msg::MailAuthenticatorRemovedSubject,
                 Msg::MailAuthenticatorRemovedBody,
+            ),
+            AccountNotice::PasswordChangedInAccount => (
+                Msg::MailPasswordChangedInAccountSubject,
+                Msg::MailPasswordChangedInAccountBody,
             ),
             AccountNotice::RecoveryEmailChanged => (
                 Msg::MailRecoveryEmailChangedSubject,

@@ -118,6 +118,28 @@ pub async fn reset_password<'e>(
     Ok(result.rows_affected() == 1)
 }
 
+/// Replaces the password of an active person only if it is still `old_hash`: of two
+/// changes racing from the same old password, exactly one wins.
+pub async fn replace_password<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+    old_hash: &str,
+    new_hash: &str,
+    now: i64,
+) -> Result<bool> {
+    let result = sqlx::query(
+        "UPDATE people SET password_hash = $3, updated_at = $4 \
+         WHERE id = $1 AND password_hash = $2 AND state = 'active'",
+    )
+    .bind(id)
+    .bind(old_hash)
+    .bind(new_hash)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// Voids every code and link not yet used in the person's flows.
 pub async fn void_verifications<'e>(
     db: impl Executor<'e, Database = Any>,

@@ -105,3 +105,38 @@ pub async fn count_for<'e>(db: impl Executor<'e, Database = Any>, person_id: &st
             .await?,
     )
 }
+
+/// The person's live sessions, most recently seen first.
+pub async fn list_live_for<'e>(
+    db: impl Executor<'e, Database = Any>,
+    person_id: &str,
+    now: i64,
+    idle_secs: i64,
+) -> Result<Vec<SessionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id_hash, person_id, created_at, last_seen_at, expires_at, client_ip, user_agent \
+         FROM sessions WHERE person_id = $1 AND expires_at > $2 AND last_seen_at > $3 \
+         ORDER BY last_seen_at DESC, created_at DESC",
+    )
+    .bind(person_id)
+    .bind(now)
+    .bind(now - idle_secs)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Ends every session of a person but one (after a change made from that session).
+pub async fn delete_others_for<'e>(
+    db: impl Executor<'e, Database = Any>,
+    person_id: &str,
+    keep_id_hash: &str,
+) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE person_id = $1 AND id_hash <> $2")
+            .bind(person_id)
+            .bind(keep_id_hash)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
