@@ -12,7 +12,7 @@ pub mod pow;
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -110,6 +110,13 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("account"), StaticSegment("questions")) view=pages::account_questions::AccountQuestionsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("account"), StaticSegment("authenticator")) view=pages::account_authenticator::AccountAuthenticatorPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("account"), StaticSegment("email")) view=pages::account_email::AccountEmailPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("password")) view=pages::account_password::AccountPasswordPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("sessions")) view=pages::account_sessions::AccountSessionsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("linked")) view=pages::account_linked::AccountLinkedPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("helpdesk") view=pages::helpdesk::HelpdeskSearchPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("helpdesk"), StaticSegment("person"), ParamSegment("id")) view=pages::helpdesk::HelpdeskPersonPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("helpdesk"), StaticSegment("letter")) view=pages::helpdesk::HelpdeskLetterPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("helpdesk"), StaticSegment("invitation")) view=pages::helpdesk::HelpdeskInvitationPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("forgot-username") view=pages::forgot_username::ForgotUsernamePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("forgot-password") view=pages::forgot_password::ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("forgot-password"), StaticSegment("link")) view=pages::forgot_password::RecoveryLinkPage ssr=SsrMode::Async/>

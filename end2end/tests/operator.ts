@@ -93,6 +93,11 @@ export async function anyMailTo(to: string): Promise<boolean> {
   );
 }
 
+/** `sesame admin grant-role LOGIN helpdesk|admin`: makes the person a helpdesk agent. */
+export function grantRole(login: string, role: 'helpdesk' | 'admin'): void {
+  execFileSync(SESAME, ['admin', 'grant-role', login, role], { env: sesameEnv(), stdio: 'pipe' });
+}
+
 /** The helpdesk's `sesame admin disable-questions` (seed 000). */
 export function disableQuestions(login: string, reason: string): void {
   execFileSync(SESAME, ['admin', 'disable-questions', login, '--reason', reason], { env: sesameEnv(), stdio: 'pipe' });

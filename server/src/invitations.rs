@@ -49,6 +49,16 @@ pub fn canonical_address(email: &str) -> String {
 
 /// Invites one address: the invitation and its mail are written in one transaction.
 pub async fn invite(sesame: &Sesame, invitee: &Invitee, actor: &str) -> Result<InviteOutcome> {
+    invite_because(sesame, invitee, actor, None).await
+}
+
+/// [`invite`], with the reason an agent gave kept in the audit trail.
+pub async fn invite_because(
+    sesame: &Sesame,
+    invitee: &Invitee,
+    actor: &str,
+    reason: Option<&str>,
+) -> Result<InviteOutcome> {
     let email = canonical_address(&invitee.email);
     if !looks_like_email(&email) {
         return Err(Error::Invalid(format!(
@@ -113,6 +123,7 @@ pub async fn invite(sesame: &Sesame, invitee: &Invitee, actor: &str) -> Result<I
                 "outcome": if replaced > 0 { "replaced" } else { "sent" },
                 "issuer": issuer,
                 "expires_at": expires_at,
+                "reason": reason,
             }),
         },
         sesame.clock.now_ms(),
@@ -190,6 +201,16 @@ pub fn parse_csv(bytes: &[u8], defaults: &Invitee) -> Result<Vec<Invitee>, Vec<S
 
 /// Cancels the address's pending invitation; answers how many were cancelled.
 pub async fn revoke(sesame: &Sesame, email: &str, actor: &str) -> Result<u64> {
+    revoke_because(sesame, email, actor, None).await
+}
+
+/// [`revoke`], with the reason an agent gave kept in the audit trail.
+pub async fn revoke_because(
+    sesame: &Sesame,
+    email: &str,
+    actor: &str,
+    reason: Option<&str>,
+) -> Result<u64> {
     let email = canonical_address(email);
     let mut tx = sesame.store.pool.begin().await?;
     let revoked = invitations::revoke(&mut *tx, &email, sesame.clock.now_secs()).await?;
@@ -202,7 +223,7 @@ pub async fn revoke(sesame: &Sesame, email: &str, actor: &str) -> Result<u64> {
                 actor_id: Some(actor),
                 client_ip: None,
                 request_id: None,
-                detail: json!({ "outcome": "revoked", "count": revoked }),
+                detail: json!({ "outcome": "revoked", "count": revoked, "reason": reason }),
             },
             sesame.clock.now_ms(),
         )

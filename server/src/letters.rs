@@ -345,6 +345,27 @@ pub fn render_letters(
     html
 }
 
+/// One letter as an `<article>` of the same document (the helpdesk console shows it in its
+/// own page, to print once).
+pub fn render_one(
+    config: &Config,
+    letter: &Letter,
+    issued_at: Timestamp,
+    expires_at: Timestamp,
+) -> String {
+    let zone = TimeZone::get(&config.institution.time_zone).unwrap_or(TimeZone::UTC);
+    let locale = Locale::from_code(&letter.recipient.language).unwrap_or_default();
+    let address = format!("{}/activate", config.public_base());
+    render_letter(
+        config,
+        locale,
+        letter,
+        &address,
+        &issued_at.to_zoned(zone.clone()),
+        &expires_at.to_zoned(zone),
+    )
+}
+
 fn render_letter(
     config: &Config,
     locale: Locale,

@@ -474,3 +474,89 @@ async fn invite_mails_a_file_of_addresses_lists_and_revokes_them() {
     assert_eq!(state_of("b@example.org"), ["revoked"], "{listing}");
     assert!(listing.contains("Cégep Démo"));
 }
+
+#[tokio::test]
+async fn grant_role_and_revoke_role_are_audited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let created = sesame(dir.path(), &CREATE, "Vélo-rouge;Marmotte-93\n");
+    assert!(created.status.success());
+    let bad = sesame(
+        dir.path(),
+        &["admin", "grant-role", "mtremblay", "root"],
+        "",
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("helpdesk, admin"));
+    let unknown = sesame(
+        dir.path(),
+        &["admin", "grant-role", "nobody", "helpdesk"],
+        "",
+    );
+    assert!(!unknown.status.success());
+
+    let granted = sesame(
+        dir.path(),
+        &["admin", "grant-role", "MTremblay", "helpdesk"],
+        "",
+    );
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
+    assert!(String::from_utf8_lossy(&granted.stdout).contains("role helpdesk granted"));
+    let again = sesame(
+        dir.path(),
+        &["admin", "grant-role", "mtremblay", "helpdesk"],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already has"));
+
+    let url = format!("sqlite:{}", dir.path().join("sesame.db").display());
+    let store = sesame::store::Store::connect(&url, 1).await.expect("store");
+    let person = sesame::store::people::find_by_login(&store.pool, "mtremblay")
+        .await
+        .expect("find")
+        .expect("person");
+    assert!(
+        sesame::store::roles::is_agent(&store.pool, &person.id)
+            .await
+            .expect("roles")
+    );
+
+    let revoked = sesame(
+        dir.path(),
+        &["admin", "revoke-role", "mtremblay", "helpdesk"],
+        "",
+    );
+    assert!(revoked.status.success());
+    assert!(
+        !sesame::store::roles::is_agent(&store.pool, &person.id)
+            .await
+            .expect("roles")
+    );
+    let admin = sesame(
+        dir.path(),
+        &["admin", "grant-role", "mtremblay", "admin"],
+        "",
+    );
+    assert!(admin.status.success());
+    assert!(
+        sesame::store::roles::is_agent(&store.pool, &person.id)
+            .await
+            .expect("roles"),
+        "admin implies helpdesk"
+    );
+    let events = sesame::store::audit::recent(&store.pool, Some(&person.id), 10)
+        .await
+        .expect("audit");
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "role.granted").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.iter().filter(|k| **k == "role.revoked").count(), 1);
+    assert!(events.iter().all(|e| e.kind == "person.created"
+        || e.actor_id.as_deref().is_some_and(|a| a.starts_with("cli:"))));
+}

@@ -6,9 +6,12 @@
 //! sends only the function's arguments, so the token must be one of them to travel. The
 //! HTTP middleware checks it before the function runs (forms carry it via `CsrfField`).
 
+pub mod account;
 pub mod activation;
 pub mod authenticator;
 mod error;
+pub mod helpdesk;
+pub mod linked;
 pub mod methods;
 pub mod password;
 pub mod portal;

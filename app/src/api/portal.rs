@@ -38,6 +38,9 @@ pub struct SignedInPerson {
     pub login: String,
     pub first_name: String,
     pub last_name: String,
+    /// May use the helpdesk console (the account menu links to it).
+    #[serde(default)]
+    pub is_agent: bool,
 }
 
 impl SignedInPerson {

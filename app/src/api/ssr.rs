@@ -8,10 +8,10 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
 use super::{
-    AppError, activation::ActivationApi, authenticator::AuthenticatorApi,
-    methods::RecoveryMethodsApi, password::PasswordRecoveryApi, portal::PortalApi,
-    questions::QuestionsApi, recovery_email::RecoveryEmailApi, signin::SignInApi,
-    signup::SignUpApi, username::UsernameRecoveryApi,
+    AppError, account::AccountSettingsApi, activation::ActivationApi,
+    authenticator::AuthenticatorApi, methods::RecoveryMethodsApi, password::PasswordRecoveryApi,
+    portal::PortalApi, questions::QuestionsApi, recovery_email::RecoveryEmailApi,
+    signin::SignInApi, signup::SignUpApi, username::UsernameRecoveryApi,
 };
 use crate::i18n::Locale;
 
@@ -43,6 +43,8 @@ pub struct Services {
     pub authenticator: Arc<dyn AuthenticatorApi>,
     pub recovery_email: Arc<dyn RecoveryEmailApi>,
     pub sign_up: Arc<dyn SignUpApi>,
+    pub helpdesk: Arc<dyn super::helpdesk::HelpdeskApi>,
+    pub account: Arc<dyn AccountSettingsApi>,
 }
 
 pub fn services() -> Result<Services, AppError> {
@@ -73,6 +75,14 @@ pub fn redirect_to(path: &str) {
             .is_ok_and(|parts| parts.status == Some(StatusCode::FOUND))
     {
         response.set_status(StatusCode::SEE_OTHER);
+    }
+}
+
+/// Redirects to `page`, showing `flow`'s outcome when there is one.
+pub fn redirect_to_flow(page: &str, flow: Option<String>) {
+    match flow {
+        Some(flow) => redirect_to(&format!("{page}?flow={flow}")),
+        None => redirect_to(page),
     }
 }
 

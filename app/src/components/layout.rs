@@ -78,6 +78,11 @@ fn AccountMenu() -> impl IntoView {
                                 <li>
                                     <a href="/account">{t(Msg::LayoutMyAccount)}</a>
                                 </li>
+                                {person.is_agent.then(|| view! {
+                                    <li>
+                                        <a href="/helpdesk">{t(Msg::LayoutHelpdeskConsole)}</a>
+                                    </li>
+                                })}
                                 <li>
                                     <ActionForm action=sign_out attr:class="account-menu__form">
                                         <CsrfField/>

@@ -109,6 +109,21 @@ pub enum AdminCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Give a person a role: `helpdesk` (the console under /helpdesk) or `admin` (which
+    /// includes helpdesk).
+    GrantRole {
+        /// The person's user ID.
+        login: String,
+        /// helpdesk or admin.
+        role: String,
+    },
+    /// Take a role away from a person.
+    RevokeRole {
+        /// The person's user ID.
+        login: String,
+        /// helpdesk or admin.
+        role: String,
+    },
 }
 
 /// Exactly one of these says who gets a letter.
@@ -183,7 +198,64 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             println!("{login}: {removed} security question(s) removed");
             Ok(())
         }
+        AdminCommand::GrantRole { login, role } => change_role(config, &login, &role, true).await,
+        AdminCommand::RevokeRole { login, role } => change_role(config, &login, &role, false).await,
     }
+}
+
+/// `grant-role` / `revoke-role`: one audited change of a person's roles.
+async fn change_role(config: Config, login: &str, role: &str, grant: bool) -> Result<(), String> {
+    use crate::store::roles::{self, Role};
+    let role = Role::parse(role).ok_or_else(|| {
+        format!(
+            "the role must be one of: {}",
+            Role::ALL.map(Role::as_str).join(", ")
+        )
+    })?;
+    let sesame = start(config).await?;
+    let login = app::policy::login::normalize_login(login);
+    let pool = &sesame.store.pool;
+    let person = crate::store::people::find_by_login(pool, &login)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no person with the user ID {login}"))?;
+    let actor = operator();
+    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    let changed = if grant {
+        roles::grant(&mut *tx, &person.id, role, &actor, sesame.clock.now_secs()).await
+    } else {
+        roles::revoke(&mut *tx, &person.id, role).await
+    }
+    .map_err(|e| e.to_string())?;
+    if changed {
+        audit::record(
+            &mut *tx,
+            AuditEvent {
+                kind: if grant {
+                    AuditKind::RoleGranted
+                } else {
+                    AuditKind::RoleRevoked
+                },
+                person_id: Some(&person.id),
+                actor_id: Some(&actor),
+                client_ip: None,
+                request_id: None,
+                detail: json!({ "role": role.as_str() }),
+            },
+            sesame.clock.now_ms(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    let role = role.as_str();
+    match (grant, changed) {
+        (true, true) => println!("{login}: role {role} granted"),
+        (true, false) => println!("{login}: already has the role {role}"),
+        (false, true) => println!("{login}: role {role} revoked"),
+        (false, false) => println!("{login}: did not have the role {role}"),
+    }
+    Ok(())
 }
 
 /// A progress bar on a terminal; nothing when stderr is a file or a pipe.

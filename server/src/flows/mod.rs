@@ -1,8 +1,10 @@
 //! The flows' logic: one module per flow, each implementing its contract's trait from
 //! `app::api`, over the store, the outbox, the clock and the hasher.
 
+pub mod account;
 pub mod activation;
 pub mod authenticator;
+pub mod helpdesk;
 pub mod knowledge;
 pub mod password;
 pub mod portal;
@@ -36,6 +38,8 @@ pub fn services(sesame: &Sesame) -> Services {
         authenticator: Arc::new(authenticator::AuthenticatorFlow(sesame.clone())),
         recovery_email: Arc::new(recovery_email::RecoveryEmailFlow(sesame.clone())),
         sign_up: Arc::new(signup::SignUpFlow(sesame.clone())),
+        helpdesk: Arc::new(helpdesk::HelpdeskConsole(sesame.clone())),
+        account: Arc::new(account::AccountSettings(sesame.clone())),
     }
 }
 

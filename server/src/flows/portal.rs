@@ -18,6 +18,12 @@ impl PortalApi for Portal {
         let person = current_person(sesame, meta)
             .await
             .map_err(|e| e.into_app_error(&meta.request_id))?;
+        let is_agent = match &person {
+            Some(p) => crate::store::roles::is_agent(&sesame.store.pool, &p.id)
+                .await
+                .map_err(|e| e.into_app_error(&meta.request_id))?,
+            None => false,
+        };
         Ok(PortalContext {
             institution: sesame.config.institution(),
             csrf_token: sesame.key.csrf_token(&meta.device_id),
@@ -25,6 +31,7 @@ impl PortalApi for Portal {
                 login: p.login,
                 first_name: p.first_name,
                 last_name: p.last_name,
+                is_agent,
             }),
             password_policy: sesame.config.password.clone(),
             locale: meta.locale,

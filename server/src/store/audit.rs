@@ -27,6 +27,10 @@ pub enum AuditKind {
     UsernameRecovery,
     /// One forgot-password step's outcome (`detail.step`, `detail.outcome`).
     PasswordRecovery,
+    /// A password change under "My account" (`detail.outcome`).
+    PasswordChanged,
+    /// Sessions ended by their owner under "My account" (`detail.ended`).
+    SessionsEndedByOwner,
     /// Security questions set up by their owner, or removed by the helpdesk.
     SecurityQuestions,
     /// An authenticator app enrolled or removed by its owner (`detail.outcome`).
@@ -43,6 +47,18 @@ pub enum AuditKind {
     BotCheckFailed,
     /// New versions of the terms of use and privacy policy accepted at sign-in.
     TermsAccepted,
+    /// An account of another system linked or unlinked (`detail.system`, `detail.outcome`).
+    LinkedAccount,
+    /// A new password written to a linked account, or not (`detail.system`, `detail.outcome`).
+    PasswordPush,
+    /// A role granted to a person by an operator (`detail.role`).
+    RoleGranted,
+    /// A role revoked by an operator (`detail.role`).
+    RoleRevoked,
+    /// A helpdesk agent cleared a person's lockouts (`detail.reason`).
+    Unlocked,
+    /// A helpdesk agent ended all of a person's sessions (`detail.reason`).
+    SessionsEnded,
 }
 
 impl AuditKind {
@@ -60,6 +76,8 @@ impl AuditKind {
             AuditKind::Activation => "activation",
             AuditKind::UsernameRecovery => "username_recovery",
             AuditKind::PasswordRecovery => "password_recovery",
+            AuditKind::PasswordChanged => "password.changed",
+            AuditKind::SessionsEndedByOwner => "sessions.ended",
             AuditKind::SecurityQuestions => "security_questions",
             AuditKind::Authenticator => "authenticator",
             AuditKind::RecoveryEmail => "recovery_email",
@@ -68,6 +86,12 @@ impl AuditKind {
             AuditKind::SignInHelp => "sign_in_help",
             AuditKind::BotCheckFailed => "bot_check.failed",
             AuditKind::TermsAccepted => "terms.accepted",
+            AuditKind::LinkedAccount => "linked_account",
+            AuditKind::PasswordPush => "password_push",
+            AuditKind::RoleGranted => "role.granted",
+            AuditKind::RoleRevoked => "role.revoked",
+            AuditKind::Unlocked => "helpdesk.unlocked",
+            AuditKind::SessionsEnded => "helpdesk.sessions_ended",
         }
     }
 }
