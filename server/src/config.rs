@@ -667,6 +667,12 @@ impl LinkedSystemConfig {
         if self.starttls && !self.url.starts_with("ldap://") {
             return invalid("starttls applies to ldap:// URLs only");
         }
+        // Passwords travel there: in clear only to a directory on this very machine.
+        if self.url.starts_with("ldap://") && !self.starttls && !ldap_host_is_loopback(&self.url) {
+            return invalid(
+                "an ldap:// URL needs starttls = true (or use ldaps://) unless the host is loopback",
+            );
+        }
         if self.user_dn.matches("{account}").count() != 1 {
             return invalid("user_dn must contain {account} once");
         }
@@ -680,6 +686,20 @@ impl LinkedSystemConfig {
         }
         Ok(())
     }
+}
+
+/// Whether an `ldap://` URL names this machine (127.0.0.0/8, ::1 or localhost).
+fn ldap_host_is_loopback(url: &str) -> bool {
+    let rest = url.trim_start_matches("ldap://");
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The bot check: a proof of work the browser solves unseen (`crate::bot_check`).
@@ -1140,5 +1160,53 @@ mod tests {
         write("push_password = true\n");
         let err = Config::load_from(Some(file), &env(&[])).expect_err("no service account");
         assert!(err.to_string().contains("service_dn"), "{err}");
+    }
+
+    #[test]
+    fn passwords_travel_in_clear_only_to_this_machine() {
+        for url in [
+            "ldap://127.0.0.1:389",
+            "ldap://localhost",
+            "ldap://[::1]:3389/",
+        ] {
+            assert!(ldap_host_is_loopback(url), "{url}");
+        }
+        for url in [
+            "ldap://ldap.example.org",
+            "ldap://10.0.0.5:389",
+            "ldap://127.0.0.1.example.org",
+        ] {
+            assert!(!ldap_host_is_loopback(url), "{url}");
+        }
+        let system = |url: &str, starttls: bool| LinkedSystemConfig {
+            name: LocalizedText {
+                fr: "Annuaire".into(),
+                en: "Directory".into(),
+            },
+            url: url.into(),
+            starttls,
+            user_dn: "uid={account},dc=example,dc=org".into(),
+            ..LinkedSystemConfig::default()
+        };
+        assert!(
+            system("ldap://ldap.example.org", false)
+                .validate("corp")
+                .is_err()
+        );
+        assert!(
+            system("ldap://ldap.example.org", true)
+                .validate("corp")
+                .is_ok()
+        );
+        assert!(
+            system("ldaps://ldap.example.org", false)
+                .validate("corp")
+                .is_ok()
+        );
+        assert!(
+            system("ldap://127.0.0.1:3389", false)
+                .validate("corp")
+                .is_ok()
+        );
     }
 }

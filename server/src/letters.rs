@@ -18,10 +18,12 @@ use crate::{
     config::Config,
     crypto::{Secret, map_on_all_cores},
     error::Error,
+    flows::activation::KIND as ACTIVATION_KIND,
     state::Sesame,
     store::{
         audit::{self, AuditEvent, AuditKind},
         people::{self, AccountState, Category, LetterRecipient},
+        recovery,
     },
 };
 
@@ -178,6 +180,9 @@ pub async fn issue_letters(
                 login: person.login.clone(),
             });
         }
+        // An activation begun with the previous letter ends here: that letter is revoked.
+        recovery::expire_other_flows(&mut *tx, &person.id, ACTIVATION_KIND, "", now.as_second())
+            .await?;
         events.push(AuditEvent {
             kind: AuditKind::LetterIssued,
             person_id: Some(&person.id),

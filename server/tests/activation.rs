@@ -854,3 +854,34 @@ async fn the_provisional_password_cannot_become_the_new_one() {
     assert_eq!(view.step, ActivationStep::NewPassword);
     assert_eq!(error_of(&view), Some(Msg::ActivationPasswordReused));
 }
+
+#[tokio::test]
+async fn a_new_letter_ends_an_activation_begun_with_the_previous_one() {
+    let a = Activation::new().await;
+    a.person("pgagne", "Pierre", "Gagné", Category::PermanentStaff)
+        .await;
+    // Someone holding the old letter is past the provisional password...
+    let flow = a.identify("thief", "pgagne", PROVISIONAL).await;
+    let before = a.view("thief", &flow).await;
+    assert_eq!(before.error, None);
+    // ...when the helpdesk or the operator prints a new letter for its owner.
+    let out = a.test.dir.path().join("letters.html");
+    sesame::letters::issue_letters(
+        &a.test.sesame,
+        &sesame::letters::LetterSelection::Login("pgagne".into()),
+        &out,
+        "cli:test",
+        &|_, _| {},
+    )
+    .await
+    .expect("letter");
+    let now = a.test.sesame.clock.now_secs();
+    let expires_at: i64 = sqlx::query_scalar("SELECT expires_at FROM flows WHERE id = $1")
+        .bind(&flow)
+        .fetch_one(&a.test.sesame.store.pool)
+        .await
+        .expect("flow");
+    assert!(expires_at <= now, "the old letter's activation is over");
+    let after = a.view("thief", &flow).await;
+    assert_ne!(after.step, before.step, "{after:?}");
+}

@@ -493,6 +493,24 @@ async fn grant_role_and_revoke_role_are_audited() {
         "",
     );
     assert!(!unknown.status.success());
+    // A pending account: the role would go to whoever activates it.
+    let file = dir.path().join("pending.csv");
+    std::fs::write(
+        &file,
+        "login,first_name,last_name,date_of_birth,employee_number,category,language,pin,sin_last6,email
+\
+         bwilson,Ben,Wilson,2002-01-02,S2,student,en,,,\n",
+    )
+    .expect("csv");
+    let path = file.to_str().expect("utf-8 path");
+    assert!(
+        sesame(dir.path(), &["admin", "import", path], "")
+            .status
+            .success()
+    );
+    let pending = sesame(dir.path(), &["admin", "grant-role", "bwilson", "admin"], "");
+    assert!(!pending.status.success());
+    assert!(String::from_utf8_lossy(&pending.stderr).contains("not an active account"));
 
     let granted = sesame(
         dir.path(),

@@ -786,3 +786,62 @@ async fn the_console_pages_answer_403_to_people_without_the_role_and_send_visito
     let (_, html) = get(&router, "/account", Some(&desk.other)).await;
     assert!(!html.contains("href=\"/helpdesk\""));
 }
+
+#[tokio::test]
+async fn agents_act_only_on_people_below_their_own_role() {
+    let desk = desk().await;
+    let pool = &desk.test.sesame.store.pool;
+    let peer_token = signed_in(&desk.test, "peer", Category::PermanentStaff).await;
+    let peer_id = person_id(&desk.test, "peer").await;
+    roles::grant(pool, &peer_id, roles::Role::Helpdesk, "test", 0)
+        .await
+        .expect("grant");
+    let admin_token = signed_in(&desk.test, "chief", Category::PermanentStaff).await;
+    let admin_id = person_id(&desk.test, "chief").await;
+    roles::grant(pool, &admin_id, roles::Role::Admin, "test", 0)
+        .await
+        .expect("grant");
+
+    // A helpdesk agent cannot end a fellow agent's or an administrator's sessions...
+    for target in [&peer_id, &admin_id] {
+        let outcome = desk
+            .act(
+                &desk.agent,
+                ActTarget::Person(target.clone()),
+                HelpdeskAction::EndSessions,
+                "testing",
+            )
+            .await
+            .expect("act");
+        assert_eq!(outcome, ActOutcome::Refused(Msg::HelpdeskPeer));
+        assert_eq!(sessions::count_for(pool, target).await.expect("count"), 1);
+    }
+    // ...an administrator can end an agent's, not another administrator's.
+    let outcome = desk
+        .act(
+            &admin_token,
+            ActTarget::Person(peer_id.clone()),
+            HelpdeskAction::EndSessions,
+            "left the team",
+        )
+        .await
+        .expect("act");
+    assert_eq!(outcome, ActOutcome::Done);
+    assert_eq!(sessions::count_for(pool, &peer_id).await.expect("count"), 0);
+    let other_admin = signed_in(&desk.test, "chief2", Category::PermanentStaff).await;
+    let other_admin_id = person_id(&desk.test, "chief2").await;
+    roles::grant(pool, &other_admin_id, roles::Role::Admin, "test", 0)
+        .await
+        .expect("grant");
+    let outcome = desk
+        .act(
+            &admin_token,
+            ActTarget::Person(other_admin_id.clone()),
+            HelpdeskAction::EndSessions,
+            "testing",
+        )
+        .await
+        .expect("act");
+    assert_eq!(outcome, ActOutcome::Refused(Msg::HelpdeskPeer));
+    drop((peer_token, other_admin));
+}

@@ -215,6 +215,17 @@ async fn language_comes_from_the_url_the_cookie_or_the_browser() {
 
     let (response, _) = browser.get("/lang/fr?next=//evil.example").await;
     assert_eq!(location(&response), "/", "never an open redirect");
+    // Browsers drop the tab, which would leave `//evil.example`.
+    let (response, _) = browser.get("/lang/fr?next=/%09/evil.example").await;
+    assert_eq!(location(&response), "/", "no control characters");
+    let (response, _) = browser
+        .get("/lang/fr?next=/account/password%3Fflow%3Dabc")
+        .await;
+    assert_eq!(
+        location(&response),
+        "/account/password?flow=abc",
+        "the flow kept"
+    );
 
     let request = Request::get("/")
         .header(header::ACCEPT_LANGUAGE, "en-CA,en;q=0.8")

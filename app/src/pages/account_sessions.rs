@@ -17,7 +17,13 @@ pub fn AccountSessionsPage() -> impl IntoView {
     let locale = use_locale();
     let action = ServerAction::<EndSessions>::new();
     let query = use_query_map();
-    let ended = move || query.read().get("ended");
+    // Only a count is shown: any other text in the address is ignored.
+    let ended = move || {
+        query
+            .read()
+            .get("ended")
+            .and_then(|n| n.parse::<u32>().ok())
+    };
     let view_state = Resource::new(
         move || (ended(), action.version().get()),
         |_| load_sessions(),
@@ -40,7 +46,7 @@ pub fn AccountSessionsPage() -> impl IntoView {
                 view! {
                     {ended().map(|count| view! {
                         <p class="notice notice--success" role="status">
-                            {locale.format(Msg::SessionsEnded, &[("count", &count)])}
+                            {locale.format(Msg::SessionsEnded, &[("count", &count.to_string())])}
                         </p>
                     })}
                     <p>{t(Msg::SessionsIntro)}</p>

@@ -219,6 +219,12 @@ async fn change_role(config: Config, login: &str, role: &str, grant: bool) -> Re
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no person with the user ID {login}"))?;
+    // A role on an account not activated yet would go to whoever activates it.
+    if grant && person.state() != Some(crate::store::people::AccountState::Active) {
+        return Err(format!(
+            "{login} is not an active account: a role goes to active accounts only"
+        ));
+    }
     let actor = operator();
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
     let changed = if grant {

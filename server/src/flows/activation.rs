@@ -64,7 +64,7 @@ use crate::{
     },
 };
 
-const KIND: &str = "activation";
+pub(crate) const KIND: &str = "activation";
 /// How long the first two steps may take before the letter must be typed again.
 const IDENTIFY_TTL_SECS: i64 = 30 * 60;
 const RECOVERY: &str = "recovery";

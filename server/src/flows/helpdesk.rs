@@ -33,7 +33,7 @@ use jiff::{Timestamp, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{binding, signin::current_person};
+use super::{activation::KIND as ACTIVATION_KIND, binding, signin::current_person};
 use crate::{
     crypto::sealed,
     error::{Error, Result},
@@ -344,7 +344,13 @@ async fn person_view(sesame: &Sesame, agent: &PersonRow, id: &str) -> Result<Opt
         language: person.language.clone(),
         is_self: person.id == agent.id,
         methods,
-        sessions: helpdesk::live_sessions(pool, &person.id, now).await?,
+        sessions: helpdesk::live_sessions(
+            pool,
+            &person.id,
+            now,
+            sesame.config.sessions.idle_timeout_minutes * 60,
+        )
+        .await?,
         locks: helpdesk::count_locked(pool, &keys, now).await?,
         letter_issued,
         invitation,
@@ -462,6 +468,15 @@ impl Acting<'_> {
                 if person.id == self.agent.id {
                     return Ok(ActOutcome::Refused(Msg::HelpdeskSelf));
                 }
+                // An agent cannot take over a peer or a superior (end their sessions, give
+                // a pending administrator account a letter...): only someone above can.
+                let pool = &self.sesame.store.pool;
+                let target_role = roles::highest(pool, &person.id).await?;
+                if target_role.is_some()
+                    && target_role >= roles::highest(pool, &self.agent.id).await?
+                {
+                    return Ok(ActOutcome::Refused(Msg::HelpdeskPeer));
+                }
                 match action {
                     HelpdeskAction::DisableQuestions => self.disable_questions(&person).await,
                     HelpdeskAction::Unlock => self.unlock(&person).await,
@@ -563,6 +578,10 @@ impl Acting<'_> {
             tx.rollback().await?;
             return Ok(ActOutcome::Refused(Msg::HelpdeskLetterNotPending));
         }
+        // The previous letter is revoked: an activation begun with it ends, and an earlier
+        // letter still waiting to be shown would print a password that no longer works.
+        recovery::expire_other_flows(&mut *tx, &person.id, ACTIVATION_KIND, "", now).await?;
+        recovery::expire_other_flows(&mut *tx, &person.id, LETTER_KIND, "", now).await?;
         flows::insert(
             &mut *tx,
             &NewFlow {

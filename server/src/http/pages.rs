@@ -33,10 +33,16 @@ pub async fn switch_language(
     let Some(locale) = Locale::from_code(&code) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    // Only paths on this site: never an open redirect.
+    // Only paths on this site: never an open redirect. Browsers drop tabs and newlines
+    // from a URL, so `/\t/evil.example` would become `//evil.example`: no control characters.
     let next = query
         .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .filter(|n| {
+            n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control)
+        })
         .unwrap_or_else(|| "/".to_owned());
     let mut response = Redirect::to(&next).into_response();
     let cookie = cookies::set(

@@ -46,10 +46,20 @@ fn timeout(system: &LinkedSystemConfig) -> Duration {
     Duration::from_secs(system.timeout_secs.clamp(1, 60))
 }
 
+/// Only "invalid credentials" (49) and "no such object" (32) say the account or password
+/// is wrong; any other refusal (confidentiality required, busy, unwilling...) is the
+/// directory's state, which must not cost the person a try.
 fn classify(error: LdapError) -> Failure {
+    const NO_SUCH_OBJECT: u32 = 32;
+    const INVALID_CREDENTIALS: u32 = 49;
     match error {
-        LdapError::LdapResult { result } => {
+        LdapError::LdapResult { result }
+            if [NO_SUCH_OBJECT, INVALID_CREDENTIALS].contains(&result.rc) =>
+        {
             Failure::Refused(format!("result code {} {}", result.rc, result.text))
+        }
+        LdapError::LdapResult { result } => {
+            Failure::Unreachable(format!("result code {} {}", result.rc, result.text))
         }
         other => Failure::Unreachable(other.to_string()),
     }

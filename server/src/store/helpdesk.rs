@@ -37,21 +37,23 @@ pub async fn search<'e>(
     query: &str,
     limit: i64,
 ) -> Result<Vec<FoundPerson>> {
-    let lower = query.trim().to_lowercase();
-    let literal = like_literal(&lower);
+    // Both sides lowered by the database itself: SQLite's LOWER() leaves accented capitals
+    // as they are, so lowering only the query in Rust would miss "Émilie" typed as such.
+    let typed = query.trim();
+    let literal = like_literal(typed);
     Ok(sqlx::query_as(
         "SELECT id, login, first_name, last_name, category, state FROM people \
-         WHERE LOWER(login) LIKE $1 ESCAPE '\\' \
-            OR LOWER(first_name || ' ' || last_name) LIKE $2 ESCAPE '\\' \
-            OR LOWER(last_name || ' ' || first_name) LIKE $2 ESCAPE '\\' \
+         WHERE LOWER(login) LIKE LOWER($1) ESCAPE '\\' \
+            OR LOWER(first_name || ' ' || last_name) LIKE LOWER($2) ESCAPE '\\' \
+            OR LOWER(last_name || ' ' || first_name) LIKE LOWER($2) ESCAPE '\\' \
             OR UPPER(employee_number) = $3 \
-            OR LOWER(email) = $4 OR LOWER(recovery_email) = $4 \
+            OR LOWER(email) = LOWER($4) OR LOWER(recovery_email) = LOWER($4) \
          ORDER BY login LIMIT $5",
     )
     .bind(format!("{literal}%"))
     .bind(format!("%{literal}%"))
-    .bind(query.trim().to_uppercase())
-    .bind(lower)
+    .bind(typed.to_uppercase())
+    .bind(typed)
     .bind(limit)
     .fetch_all(db)
     .await?)
@@ -87,19 +89,20 @@ where
     Ok(locked)
 }
 
-/// The person's sessions not yet expired.
+/// The person's live sessions: not expired, not idle longer than `idle_secs`.
 pub async fn live_sessions<'e>(
     db: impl Executor<'e, Database = Any>,
     person_id: &str,
     now: i64,
+    idle_secs: i64,
 ) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sessions WHERE person_id = $1 AND expires_at > $2",
-        )
-        .bind(person_id)
-        .bind(now)
-        .fetch_one(db)
-        .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions \
+             WHERE person_id = $1 AND expires_at > $2 AND last_seen_at > $3",
     )
+    .bind(person_id)
+    .bind(now)
+    .bind(now - idle_secs)
+    .fetch_one(db)
+    .await?)
 }

@@ -4,8 +4,8 @@ use sqlx::{Any, Executor};
 
 use crate::error::Result;
 
-/// A role a person can hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A role a person can hold, in rising order of power.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     /// A helpdesk agent: the console under `/helpdesk`.
     Helpdesk,
@@ -84,4 +84,12 @@ pub async fn is_agent<'e>(db: impl Executor<'e, Database = Any>, person_id: &str
     .fetch_one(db)
     .await?;
     Ok(count > 0)
+}
+
+/// The person's most powerful role, if any (agents act only on people below their own).
+pub async fn highest<'e>(
+    db: impl Executor<'e, Database = Any>,
+    person_id: &str,
+) -> Result<Option<Role>> {
+    Ok(of(db, person_id).await?.into_iter().max())
 }

@@ -244,7 +244,14 @@ impl Request<'_> {
         if !addresses.is_empty() {
             sesame.outbox.wake();
         }
-        let pushes = linked::push_password(sesame, &self.person.id, &new).await?;
+        // Committed: the change stands even if the linked accounts cannot be reached now.
+        let pushes = match linked::push_password(sesame, &self.person.id, &new).await {
+            Ok(pushes) => pushes,
+            Err(error) => {
+                tracing::error!(%error, "linked accounts not updated after a password change");
+                Vec::new()
+            }
+        };
         Ok(Ok(Outcome {
             error: None,
             sessions_ended: u32::try_from(sessions_ended).unwrap_or(u32::MAX),
