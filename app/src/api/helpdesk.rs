@@ -186,7 +186,8 @@ pub struct MethodsSummary {
 /// An account in another system the person linked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkedAccount {
-    pub system: String,
+    /// The system's name, as configured (a system since removed shows its id).
+    pub system: super::portal::LocalizedText,
     pub account: String,
 }
 

@@ -44,7 +44,7 @@ use crate::{
         audit::{self, AuditEvent, AuditKind},
         authenticators,
         flows::{self, NewFlow},
-        helpdesk, invitations, linked_accounts, new_id,
+        helpdesk, invitations, new_id,
         people::{self, AccountState, PersonRow},
         questions, recovery, roles, sessions,
     },
@@ -310,12 +310,12 @@ async fn person_view(sesame: &Sesame, agent: &PersonRow, id: &str) -> Result<Opt
         None => None,
     }
     .map(|row| invitation_summary(sesame, &row, now));
-    let linked = linked_accounts::list(pool, &person.id)
+    let linked = crate::linked::list(sesame, &person.id)
         .await?
         .into_iter()
-        .map(|row| LinkedAccount {
-            system: row.system_id,
-            account: row.account_name,
+        .map(|link| LinkedAccount {
+            system: link.system_name,
+            account: link.account_name,
         })
         .collect();
     let events = audit::recent(pool, Some(person.id.as_str()), EVENTS_SHOWN)

@@ -81,7 +81,7 @@ fn Person(view: PersonView, outcome: Outcome, act: ServerAction<HelpdeskAct>) ->
         let items = view
             .linked
             .iter()
-            .map(|a| view! { <dt>{a.system.clone()}</dt><dd>{a.account.clone()}</dd> })
+            .map(|a| view! { <dt>{a.system.get(locale).to_owned()}</dt><dd>{a.account.clone()}</dd> })
             .collect_view();
         view! { <dl class="summary">{items}</dl> }.into_any()
     };
