@@ -7,6 +7,7 @@ mod common;
 use app::{
     api::{
         AppError,
+        activation::{ActivationApi, ActivationInput, ActivationStep},
         helpdesk::{ActOutcome, ActTarget, HelpdeskAction, HelpdeskApi},
         questions::{QuestionsApi, QuestionsForm},
         ssr::RequestMeta,
@@ -445,7 +446,7 @@ async fn unlock_clears_the_persons_lockouts() {
 }
 
 #[tokio::test]
-async fn a_new_letter_is_for_pending_people_and_shown_once() {
+async fn a_new_letter_is_shown_once_and_revokes_the_previous_one() {
     let desk = desk().await;
     let sesame = &desk.test.sesame;
     let pending = common::pending_with_letter(
@@ -456,12 +457,6 @@ async fn a_new_letter_is_for_pending_people_and_shown_once() {
         "OLD2-OLD3-OLD4-OLD5",
     )
     .await;
-    assert_eq!(
-        desk.on_target(HelpdeskAction::IssueLetter, "lost the letter")
-            .await,
-        ActOutcome::Refused(Msg::HelpdeskLetterNotPending),
-        "an active account recovers by forgot password"
-    );
     let outcome = desk
         .act(
             &desk.agent,
@@ -845,4 +840,80 @@ async fn agents_act_only_on_people_below_their_own_role() {
         .expect("act");
     assert_eq!(outcome, ActOutcome::Refused(Msg::HelpdeskPeer));
     drop((peer_token, other_admin));
+}
+
+#[tokio::test]
+async fn a_letter_for_an_active_account_sends_it_back_to_activation() {
+    let desk = desk().await;
+    let sesame = &desk.test.sesame;
+    let pool = &sesame.store.pool;
+    let outcome = desk
+        .on_target(
+            HelpdeskAction::IssueLetter,
+            "nothing left to prove who she is",
+        )
+        .await;
+    let ActOutcome::Letter { flow } = outcome else {
+        panic!("{outcome:?}");
+    };
+    let (state, password_hash): (String, Option<String>) =
+        sqlx::query_as("SELECT state, password_hash FROM people WHERE id = $1")
+            .bind(&desk.target_id)
+            .fetch_one(pool)
+            .await
+            .expect("person");
+    assert_eq!(state, "pending");
+    assert_eq!(password_hash, None, "the old password stops working");
+    assert_eq!(
+        sessions::count_for(pool, &desk.target_id)
+            .await
+            .expect("count"),
+        0,
+        "every session ended"
+    );
+    let event = desk
+        .audited(Some(&desk.target_id), "letter.issued", "nothing left")
+        .await;
+    assert!(
+        event.detail.contains("\"account_reset\":true"),
+        "{}",
+        event.detail
+    );
+    let view = desk
+        .console()
+        .letter(&meta(Some(&desk.agent)), flow)
+        .await
+        .expect("view");
+    let html = view.html.expect("the letter");
+    let password = html
+        .split("class=\"password\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("password in the letter")
+        .to_owned();
+    // The person activates again with it.
+    let activation = sesame::flows::activation::ActivationFlow(sesame.clone());
+    let m = meta(None);
+    let started = activation
+        .submit(
+            &m,
+            None,
+            ActivationInput::Login {
+                login: "helped".into(),
+            },
+        )
+        .await
+        .expect("login");
+    let flow = activation
+        .submit(
+            &m,
+            Some(started),
+            ActivationInput::ProvisionalPassword { password },
+        )
+        .await
+        .expect("provisional");
+    let view = activation.view(&m, Some(flow)).await.expect("view");
+    assert_eq!(view.error, None, "{view:?}");
+    assert_ne!(view.step, ActivationStep::Login);
+    assert_ne!(view.step, ActivationStep::ProvisionalPassword);
 }

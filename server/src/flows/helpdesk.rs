@@ -33,7 +33,10 @@ use jiff::{Timestamp, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{activation::KIND as ACTIVATION_KIND, binding, signin::current_person};
+use super::{
+    activation::KIND as ACTIVATION_KIND, binding, password::KIND as PASSWORD_RECOVERY_KIND,
+    signin::current_person,
+};
 use crate::{
     crypto::sealed,
     error::{Error, Result},
@@ -549,14 +552,18 @@ impl Acting<'_> {
         Ok(ActOutcome::Done)
     }
 
-    /// A new provisional password, as `sesame admin letters --login` gives: only for an
-    /// account not activated yet (an active person recovers by forgot password), and it
-    /// replaces (so revokes) the previous letter's.
+    /// New provisional credentials, the letter `sesame admin letters --login` prints: it
+    /// replaces (so revokes) the previous letter. For an active account (the person could
+    /// prove nothing to forgot password, and the agent checked who they are), the account
+    /// goes back to pending: the old password stops working, every session ends, every
+    /// code dies, and the person activates again with the letter.
     async fn issue_letter(&self, person: &PersonRow) -> Result<ActOutcome> {
         let sesame = self.sesame;
-        if person.state() != Some(AccountState::Pending) {
-            return Ok(ActOutcome::Refused(Msg::HelpdeskLetterNotPending));
-        }
+        let was_active = match person.state() {
+            Some(AccountState::Pending) => false,
+            Some(AccountState::Active) => true,
+            _ => return Ok(ActOutcome::Refused(Msg::HelpdeskLetterNotPending)),
+        };
         let password = letters::provisional_password();
         let hash = sesame.hasher.hash(password.expose()).await?;
         let now = sesame.clock.now_secs();
@@ -574,6 +581,16 @@ impl Acting<'_> {
         };
         let ip = self.meta.client_ip.to_string();
         let mut tx = sesame.store.pool.begin().await?;
+        if was_active {
+            if !people::return_to_pending(&mut *tx, &person.id, now).await? {
+                tx.rollback().await?;
+                return Ok(ActOutcome::Refused(Msg::HelpdeskLetterNotPending));
+            }
+            sessions::delete_all_for(&mut *tx, &person.id).await?;
+            recovery::void_verifications(&mut *tx, &person.id, now).await?;
+            recovery::expire_other_flows(&mut *tx, &person.id, PASSWORD_RECOVERY_KIND, "", now)
+                .await?;
+        }
         if !people::issue_provisional(&mut *tx, &person.id, &hash, expires_at, now).await? {
             tx.rollback().await?;
             return Ok(ActOutcome::Refused(Msg::HelpdeskLetterNotPending));
@@ -598,7 +615,13 @@ impl Acting<'_> {
         )
         .await?;
         // The same event as the CLI's letters, with the agent, the request and the reason.
-        let detail = json!({ "login": person.login, "expires_at": expires_at, "reason": self.reason, "via": "helpdesk" });
+        let detail = json!({
+            "login": person.login,
+            "expires_at": expires_at,
+            "reason": self.reason,
+            "via": "helpdesk",
+            "account_reset": was_active,
+        });
         let event = self.event(AuditKind::LetterIssued, Some(&person.id), &ip, detail);
         audit::record(&mut *tx, event, sesame.clock.now_ms()).await?;
         tx.commit().await?;

@@ -392,6 +392,25 @@ pub async fn find_recipient_by_login<'e>(
     .await?)
 }
 
+/// Puts an active account back to pending, without a password, for new provisional
+/// credentials (the helpdesk's letter): the person activates again. False if it was not
+/// active.
+pub async fn return_to_pending<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+    now: i64,
+) -> Result<bool> {
+    let result = sqlx::query(
+        "UPDATE people SET state = 'pending', password_hash = NULL, updated_at = $2 \
+         WHERE id = $1 AND state = 'active'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// Gives a pending person a new provisional password (replacing, so revoking, the
 /// previous letter's). False if the person is no longer pending.
 pub async fn issue_provisional<'e>(

@@ -129,7 +129,7 @@ fn Person(view: PersonView, outcome: Outcome, act: ServerAction<HelpdeskAct>) ->
     }
     actions.push(HelpdeskAction::Unlock);
     actions.push(HelpdeskAction::EndSessions);
-    if person.state == "pending" {
+    if person.state == "pending" || person.state == "active" {
         actions.push(HelpdeskAction::IssueLetter);
     }
     // A refused action keeps its panel even if the account changed meanwhile.
