@@ -347,7 +347,7 @@ async fn person_view(sesame: &Sesame, agent: &PersonRow, id: &str) -> Result<Opt
         language: person.language.clone(),
         is_self: person.id == agent.id,
         methods,
-        sessions: helpdesk::live_sessions(
+        sessions: sessions::count_live_for(
             pool,
             &person.id,
             now,

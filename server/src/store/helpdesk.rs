@@ -88,21 +88,3 @@ where
     }
     Ok(locked)
 }
-
-/// The person's live sessions: not expired, not idle longer than `idle_secs`.
-pub async fn live_sessions<'e>(
-    db: impl Executor<'e, Database = Any>,
-    person_id: &str,
-    now: i64,
-    idle_secs: i64,
-) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sessions \
-             WHERE person_id = $1 AND expires_at > $2 AND last_seen_at > $3",
-    )
-    .bind(person_id)
-    .bind(now)
-    .bind(now - idle_secs)
-    .fetch_one(db)
-    .await?)
-}

@@ -125,6 +125,24 @@ pub async fn list_live_for<'e>(
     .await?)
 }
 
+/// How many live sessions the person has: not expired, not idle longer than `idle_secs`.
+pub async fn count_live_for<'e>(
+    db: impl Executor<'e, Database = Any>,
+    person_id: &str,
+    now: i64,
+    idle_secs: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions \
+             WHERE person_id = $1 AND expires_at > $2 AND last_seen_at > $3",
+    )
+    .bind(person_id)
+    .bind(now)
+    .bind(now - idle_secs)
+    .fetch_one(db)
+    .await?)
+}
+
 /// Ends every session of a person but one (after a change made from that session).
 pub async fn delete_others_for<'e>(
     db: impl Executor<'e, Database = Any>,

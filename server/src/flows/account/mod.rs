@@ -56,6 +56,15 @@ impl<'a> Request<'a> {
         }))
     }
 
+    /// The stored hash of this browser's session.
+    fn this_session(&self) -> String {
+        self.meta
+            .session_token
+            .as_deref()
+            .map(|token| self.sesame.key.keyed_hash("session", token))
+            .unwrap_or_default()
+    }
+
     /// Keeps an outcome for the page to show; returns the flow naming it.
     async fn keep_outcome(&self, kind: &str, outcome: &impl Serialize) -> Result<String> {
         let id = new_id();

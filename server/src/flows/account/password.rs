@@ -188,12 +188,7 @@ impl Request<'_> {
             return Ok(Err(error));
         }
         let new_hash = sesame.hasher.hash(&new).await?;
-        let this_session = self
-            .meta
-            .session_token
-            .as_deref()
-            .map(|token| sesame.key.keyed_hash("session", token))
-            .unwrap_or_default();
+        let this_session = self.this_session();
         let mut tx = pool.begin().await?;
         if !recovery::replace_password(&mut *tx, &self.person.id, &old_hash, &new_hash, self.now)
             .await?

@@ -90,15 +90,6 @@ pub(super) async fn end(
 }
 
 impl Request<'_> {
-    /// The stored hash of this browser's session.
-    fn this_session(&self) -> String {
-        self.meta
-            .session_token
-            .as_deref()
-            .map(|token| self.sesame.key.keyed_hash("session", token))
-            .unwrap_or_default()
-    }
-
     fn handle(&self, id_hash: &str) -> String {
         self.sesame.key.keyed_hash("session-handle", id_hash)
     }
