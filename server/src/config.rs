@@ -40,6 +40,37 @@ pub struct Config {
     pub signup: SignUpConfig,
     /// Other systems whose accounts people may link (`[linked_systems.<id>]`), by id.
     pub linked_systems: BTreeMap<String, LinkedSystemConfig>,
+    pub retention: RetentionConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// How long records are kept once they no longer serve (`sesame admin purge` and the
+/// server's daily purge). Expired flows, codes, sessions and throttle rows go at once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Audit events older than this are deleted.
+    pub audit_days: i64,
+    /// Sent or given-up mail records (their bodies are blanked once sent) older than this.
+    pub mail_days: i64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            audit_days: 400,
+            mail_days: 30,
+        }
+    }
+}
+
+/// `GET /metrics` (Prometheus text format).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// A bearer token a scraper on another host presents; empty: only clients on this
+    /// host's loopback (after the proxy header, when one is configured) may read them.
+    pub token: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -470,6 +501,8 @@ impl Default for Config {
             bot_check: BotCheckConfig::default(),
             signup: SignUpConfig::default(),
             linked_systems: BTreeMap::new(),
+            retention: RetentionConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -867,6 +900,11 @@ impl Config {
                  valid_minutes at least 1; raise_above_per_minute 0 or more",
                 app::pow::MAX_DIFFICULTY
             )));
+        }
+        if self.retention.audit_days < 1 || self.retention.mail_days < 1 {
+            return Err(ConfigError::Invalid(
+                "retention.audit_days and retention.mail_days must be at least 1".into(),
+            ));
         }
         if self.hashing.hash_concurrency == 0 {
             return Err(ConfigError::Invalid(

@@ -16,6 +16,8 @@ pub mod invitations;
 pub mod letters;
 pub mod linked;
 pub mod mail;
+pub mod maintenance;
+pub mod metrics;
 pub mod people;
 pub mod state;
 pub mod store;

@@ -578,3 +578,139 @@ async fn grant_role_and_revoke_role_are_audited() {
     assert!(events.iter().all(|e| e.kind == "person.created"
         || e.actor_id.as_deref().is_some_and(|a| a.starts_with("cli:"))));
 }
+
+#[tokio::test]
+async fn purge_removes_expired_sessions_and_says_how_many() {
+    let dir = tempfile::tempdir().expect("dir");
+    let output = sesame(dir.path(), &CREATE, "Vélo-rouge;Marmotte-93\n");
+    assert!(output.status.success());
+    let store = sesame::store::Store::connect(
+        &format!("sqlite:{}", dir.path().join("sesame.db").display()),
+        1,
+    )
+    .await
+    .expect("store");
+    let person: String = sqlx::query_scalar("SELECT id FROM people")
+        .fetch_one(&store.pool)
+        .await
+        .expect("person");
+    for (hash, expires_at) in [("ended", 1_000), ("live", i64::MAX / 2)] {
+        sesame::store::sessions::insert(
+            &store.pool,
+            &sesame::store::sessions::NewSession {
+                id_hash: hash,
+                person_id: &person,
+                expires_at,
+                client_ip: "127.0.0.1",
+                user_agent: "t",
+            },
+            // Seen just now: only the ended one goes.
+            jiff::Timestamp::now().as_second(),
+        )
+        .await
+        .expect("session");
+    }
+    store.pool.close().await;
+
+    let output = sesame(dir.path(), &["admin", "purge"], "");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("sessions: 1 removed"), "{stdout}");
+    assert!(stdout.contains("1 rows removed in all"), "{stdout}");
+    let output = sesame(dir.path(), &["admin", "purge"], "");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("0 rows removed in all"));
+}
+
+/// A bare HTTP/1.1 exchange: the head and body of the answer.
+fn http_exchange(port: u16, request: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    stream.write_all(request.as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+#[test]
+fn json_logs_carry_the_request_id_shown_on_the_error_page() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env(
+            "SESAME_DATABASE_URL",
+            format!("sqlite:{}", dir.path().join("sesame.db").display()),
+        )
+        .env("SESAME_SECRET_KEY_FILE", dir.path().join("secret.key"))
+        .env("SESAME_MAIL_DIR", dir.path().join("mail"))
+        .env("SESAME_LOG_FORMAT", "json")
+        .env_remove("SESAME_CONFIG")
+        .env_remove("SESAME_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("serve");
+    let started = std::time::Instant::now();
+    while http_exchange(
+        port,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .is_err()
+    {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the server never answered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // A form post without its CSRF token: refused with a page that names the request.
+    let answer = http_exchange(
+        port,
+        "POST /api/sign_in HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\
+         Connection: close\r\n\r\nlogin=a",
+    )
+    .expect("post");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    let request_id = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("x-request-id: "))
+        .expect("x-request-id header")
+        .trim()
+        .to_owned();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    assert!(
+        body.contains(&request_id),
+        "the page names the request: {body}"
+    );
+
+    let logged = std::fs::read_to_string(&log_path).expect("log");
+    let lines: Vec<serde_json::Value> = logged
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let of_request: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|line| line["span"]["request_id"] == request_id.as_str())
+        .collect();
+    assert!(
+        of_request
+            .iter()
+            .any(|line| line["fields"]["message"] == "CSRF check failed"),
+        "{logged}"
+    );
+    assert!(
+        of_request
+            .iter()
+            .any(|line| line["fields"]["status"] == 403 && line["target"] == "sesame::access"),
+        "{logged}"
+    );
+}

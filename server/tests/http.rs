@@ -777,3 +777,75 @@ async fn the_recovery_email_changes_with_plain_form_posts() {
     let (_, html) = browser.get("/account/email?saved=1").await;
     assert!(html.contains("marie@perso.example"), "{html}");
 }
+
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_flows_for_this_host_or_the_token_only() {
+    let _one_at_a_time = one_at_a_time().await;
+    let test = common::TestSesame::new(|config| {
+        config.client_ip_header = "x-forwarded-for".into();
+        config.metrics.token = "scrape-token".into();
+    })
+    .await;
+    let mut browser = Browser::new(router(test.sesame.clone(), leptos_options()));
+    let (_, html) = browser.get("/signin").await;
+    let token = csrf(&html);
+    let action = form_action(&html, "sign_in");
+    browser
+        .post_form(
+            &action,
+            &[
+                ("csrf", &token),
+                ("login", "nobody"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+
+    let (response, text) = browser.get("/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK, "loopback reads them");
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/plain; version=0.0.4")
+    );
+    assert!(
+        metric(
+            &text,
+            r#"sesame_http_requests_total{route="/signin",method="GET",status="200"}"#
+        ) >= 1.0,
+        "requests are labelled by route pattern: {text}"
+    );
+    assert!(
+        text.contains(r#"sesame_http_request_duration_seconds_bucket{route="/signin",le="+Inf"}"#)
+    );
+    assert!(text.contains("\nsesame_mail_outbox_depth 0\n"), "{text}");
+    assert!(text.contains("\nsesame_password_hash_queue_depth 0\n"));
+    assert!(text.contains("# TYPE sesame_flows_started_total counter"));
+    assert!(text.contains("# TYPE sesame_throttle_hits_total counter"));
+
+    let from = |who: &str, authorization: Option<&str>| {
+        let mut request = Request::get("/metrics").header("x-forwarded-for", who);
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        request.body(Body::empty()).expect("request")
+    };
+    let (response, body) = browser.send(from("203.0.113.7", None)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "{body}");
+    let (response, _) = browser
+        .send(from("203.0.113.7", Some("Bearer wrong")))
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let (response, body) = browser
+        .send(from("203.0.113.7", Some("Bearer scrape-token")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(body.contains("sesame_http_requests_total"));
+}

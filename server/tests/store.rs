@@ -10,6 +10,7 @@ use sesame::store::{
     new_id, outbox,
     outbox::NewMail,
     people::{self, AccountState, Category, NewPerson},
+    purge::{self, Cutoffs, EXPIRED_GRACE_SECS},
     sessions::{self, NewSession},
     throttle::{self, Rule},
 };
@@ -654,6 +655,182 @@ async fn mailbox_addresses_are_unique() {
                 .expect("claim"),
             "{engine}: the second claim loses"
         );
+    })
+    .await;
+}
+
+async fn count(store: &Store, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&store.pool)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn the_purge_removes_what_ended_and_keeps_what_still_serves() {
+    each_engine(|store, engine| async move {
+        let id = person(&store, "a").await;
+        let now = 10_000_000;
+        let long_ago = now - EXPIRED_GRACE_SECS - 1;
+        // Flows: unfinished and expired long ago, finished and expired long ago, expired
+        // only a moment ago (kept for its "expired" page), live.
+        for (flow_id, kind, state, expires_at) in [
+            ("old-open", "password", "code_sent", long_ago),
+            ("old-done", "recovery_email", "done", long_ago),
+            ("just-expired", "password", "code_sent", now - 10),
+            ("live", "signin", "start", now + 600),
+        ] {
+            let flow = NewFlow {
+                id: flow_id,
+                kind,
+                state,
+                person_id: Some(&id),
+                locale: "fr",
+                binding_hash: "b",
+                expires_at,
+                data: "{}",
+            };
+            flows::insert(&store.pool, &flow, long_ago - 100)
+                .await
+                .expect("flow");
+        }
+        // Sessions: past their absolute end, idle too long, live.
+        for (hash, created, expires_at) in [
+            ("expired", now - 100, now - 1),
+            ("idle", now - 7_200, now + 3_600),
+            ("live", now - 100, now + 3_600),
+        ] {
+            sessions::insert(
+                &store.pool,
+                &NewSession {
+                    id_hash: hash,
+                    person_id: &id,
+                    expires_at,
+                    client_ip: "127.0.0.1",
+                    user_agent: "t",
+                },
+                created,
+            )
+            .await
+            .expect("session");
+        }
+        // Throttle: an old window, an old window still locked, a current window.
+        let rule = Rule {
+            limit: 1,
+            window_secs: 3_600,
+            lockout_secs: 600,
+        };
+        throttle::record_failure(&store.pool, "t:old:x", Rule { limit: 99, ..rule }, now - 90_000)
+            .await
+            .expect("throttle");
+        sqlx::query("INSERT INTO throttle (key, window_start, failures, locked_until) VALUES ('t:locked:x', $1, 9, $2)")
+            .bind(now - 90_000)
+            .bind(now + 60)
+            .execute(&store.pool)
+            .await
+            .expect("locked throttle");
+        throttle::record_failure(&store.pool, "t:recent:x", Rule { limit: 99, ..rule }, now - 60)
+            .await
+            .expect("throttle");
+        // Mail: sent long ago, given up long ago, pending long ago, sent recently.
+        for (n, created, state) in [
+            (1, now - 40 * 86_400, "sent"),
+            (2, now - 40 * 86_400, "failed"),
+            (3, now - 40 * 86_400, "pending"),
+            (4, now - 60, "sent"),
+        ] {
+            let mail_id = outbox::enqueue(
+                &store.pool,
+                &NewMail {
+                    recipient: "a@example.org",
+                    subject: "s",
+                    text_body: "b",
+                    html_body: "b",
+                },
+                &format!("<{n}@test>"),
+                created,
+            )
+            .await
+            .expect("enqueue");
+            sqlx::query("UPDATE outbox SET state = $2 WHERE id = $1")
+                .bind(&mail_id)
+                .bind(state)
+                .execute(&store.pool)
+                .await
+                .expect("state");
+        }
+        // Audit: one event past the retention, one within.
+        for at_ms in [(now - 500 * 86_400) * 1000, (now - 60) * 1000] {
+            audit::record(
+                &store.pool,
+                AuditEvent {
+                    kind: AuditKind::SignedOut,
+                    person_id: Some(&id),
+                    actor_id: None,
+                    client_ip: None,
+                    request_id: None,
+                    detail: serde_json::json!({}),
+                },
+                at_ms,
+            )
+            .await
+            .expect("audit");
+        }
+        // Spent bot-check challenges: expired, still valid.
+        for (nonce, expires_at) in [("gone", now - 1), ("kept", now + 60)] {
+            sqlx::query("INSERT INTO bot_check_spent (nonce, spent_at, expires_at) VALUES ($1, $2, $3)")
+                .bind(nonce)
+                .bind(now - 600)
+                .bind(expires_at)
+                .execute(&store.pool)
+                .await
+                .expect("spent");
+        }
+
+        let cutoffs = Cutoffs {
+            now,
+            idle_before: now - 1_800,
+            throttle_before: now - 86_400,
+            audit_before_ms: (now - 400 * 86_400) * 1000,
+            mail_before: now - 30 * 86_400,
+            invitations_before: now - 400 * 86_400,
+        };
+        let report = purge::purge(&store.pool, &cutoffs, &|_, state| state == "done")
+            .await
+            .expect("purge");
+        let removed = |table: &str| report.removed.get(table).copied().unwrap_or(0);
+        assert_eq!(removed("flows"), 2, "{engine}: {report:?}");
+        assert_eq!(
+            report.unfinished_flows_by_kind.get("password"),
+            Some(&1),
+            "{engine}: a finished flow is not counted as expired"
+        );
+        assert_eq!(report.unfinished_flows_by_kind.len(), 1, "{engine}");
+        assert_eq!(removed("sessions"), 2, "{engine}");
+        assert_eq!(removed("throttle"), 1, "{engine}: a lock always runs to its end");
+        assert_eq!(removed("outbox"), 2, "{engine}: unsent mail is never purged");
+        assert_eq!(removed("audit_events"), 1, "{engine}");
+        assert_eq!(removed("bot_check_spent"), 1, "{engine}");
+
+        let flow_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM flows ORDER BY id")
+            .fetch_all(&store.pool)
+            .await
+            .expect("flows");
+        assert_eq!(flow_ids, ["just-expired", "live"], "{engine}");
+        let session_ids: Vec<String> = sqlx::query_scalar("SELECT id_hash FROM sessions")
+            .fetch_all(&store.pool)
+            .await
+            .expect("sessions");
+        assert_eq!(session_ids, ["live"], "{engine}");
+        assert_eq!(count(&store, "throttle").await, 2, "{engine}");
+        assert_eq!(count(&store, "outbox").await, 2, "{engine}");
+        assert_eq!(count(&store, "audit_events").await, 1, "{engine}");
+        assert_eq!(count(&store, "bot_check_spent").await, 1, "{engine}");
+
+        let again = purge::purge(&store.pool, &cutoffs, &|_, state| state == "done")
+            .await
+            .expect("purge again");
+        assert_eq!(again.total(), 0, "{engine}: a second purge finds nothing");
     })
     .await;
 }

@@ -124,6 +124,10 @@ pub enum AdminCommand {
         /// helpdesk or admin.
         role: String,
     },
+    /// Remove expired flows, codes and sessions, spent bot-check challenges, ended throttle
+    /// counters, and audit events and mail records past `[retention]` (the server also
+    /// does this once a day).
+    Purge,
 }
 
 /// Exactly one of these says who gets a letter.
@@ -181,6 +185,17 @@ pub async fn run(config: Config, command: AdminCommand) -> Result<(), String> {
             revoke,
         } => invite(config, email, csv, issuer, &lang, revoke).await,
         AdminCommand::Invitations { email } => list_invitations(config, email.as_deref()).await,
+        AdminCommand::Purge => {
+            let sesame = start(config).await?;
+            let report = crate::maintenance::purge(&sesame)
+                .await
+                .map_err(|e| e.to_string())?;
+            for (table, count) in &report.removed {
+                println!("{table}: {count} removed");
+            }
+            println!("{} rows removed in all", report.total());
+            Ok(())
+        }
         AdminCommand::DisableQuestions { login, reason } => {
             let reason = reason.trim();
             if reason.is_empty() {

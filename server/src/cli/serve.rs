@@ -1,5 +1,5 @@
-//! `sesame serve`: migrate, start the outbox worker and the linked accounts' retries, serve
-//! HTTP until stopped.
+//! `sesame serve`: migrate, start the outbox worker, the linked accounts' retries and the
+//! daily purge, serve HTTP until stopped.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -10,6 +10,7 @@ use crate::{
     config::Config,
     demo, http, linked,
     mail::{transport, worker::Worker},
+    maintenance,
     state::Sesame,
 };
 
@@ -46,6 +47,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<(), String> {
     );
     // Passwords that linked accounts did not take at once: retried until delivered.
     tokio::spawn(linked::run_retries(sesame.clone()));
+    tokio::spawn(maintenance::run_daily(sesame.clone()));
 
     let leptos_options = http::leptos_options();
     let addr = args.addr.unwrap_or(leptos_options.site_addr);

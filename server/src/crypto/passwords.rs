@@ -108,7 +108,10 @@ impl PasswordHasher {
         self.waiting.fetch_sub(1, Ordering::Relaxed);
         let permit = match permit {
             Ok(Ok(permit)) => permit,
-            _ => return Err(Error::HashingBusy),
+            _ => {
+                crate::metrics::password_hash_busy();
+                return Err(Error::HashingBusy);
+            }
         };
         tokio::task::spawn_blocking(move || {
             let result = work();

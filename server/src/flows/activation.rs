@@ -1049,6 +1049,7 @@ impl StepContext<'_> {
         }
         tx.commit().await?;
         if moved {
+            crate::metrics::flow_completed(KIND);
             sesame.outbox.wake();
         }
         Ok(self.flow.id.clone())

@@ -245,6 +245,7 @@ async fn confirm(
     .await?;
     notify(sesame, &mut tx, person, true).await?;
     tx.commit().await?;
+    crate::metrics::flow_completed(KIND);
     sesame.outbox.wake();
     Ok(AuthenticatorOutcome::Enrolled)
 }

@@ -421,6 +421,7 @@ async fn letter_view(sesame: &Sesame, meta: &RequestMeta, flow_id: &str) -> Resu
         recipient,
         password: crate::crypto::Secret::new(password),
     };
+    crate::metrics::flow_completed(LETTER_KIND);
     Ok(LetterView {
         login,
         person_id,

@@ -430,7 +430,8 @@ impl Context<'_> {
             .and_then(|p| p.recovery_email)
             .filter(|a| !a.is_empty());
         set_recovery_email(&mut *tx, &self.person.id, &data.address, self.now).await?;
-        flows::transition(&mut *tx, &flow.id, &flow.state, "done", "{}", self.now).await?;
+        let done =
+            flows::transition(&mut *tx, &flow.id, &flow.state, "done", "{}", self.now).await?;
         let voided = recovery::void_verifications(&mut *tx, &self.person.id, self.now).await?;
         audit_request(
             &mut *tx,
@@ -456,6 +457,9 @@ impl Context<'_> {
                 .await?;
         }
         tx.commit().await?;
+        if done {
+            crate::metrics::flow_completed(KIND);
+        }
         if old.is_some() {
             sesame.outbox.wake();
         }

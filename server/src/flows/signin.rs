@@ -429,6 +429,7 @@ async fn accept_terms(
     .await?;
     tx.commit().await?;
     let cookie = open_session(sesame, meta, &person).await?;
+    crate::metrics::flow_completed(KIND);
     Ok(Some(SignInOutcome::SignedIn {
         session_cookie: cookie,
     }))

@@ -276,6 +276,7 @@ async fn submit(sesame: &Sesame, meta: &RequestMeta, form: ForgotUsernameForm) -
     )
     .await?;
     tx.commit().await?;
+    crate::metrics::flow_completed(KIND);
     if mail.is_some() {
         sesame.outbox.wake();
     }

@@ -1,10 +1,13 @@
 //! HTTP: the axum router around the Leptos app, and the middleware every request goes
-//! through (request facts, CSRF, security headers, error pages, compression, limits).
+//! through (request facts, logs and metrics, CSRF, security headers, error pages,
+//! compression, limits).
 
 mod csrf;
 mod error_page;
 mod headers;
 mod mailbox;
+mod metrics;
+mod observe;
 mod pages;
 mod request_context;
 
@@ -61,6 +64,7 @@ pub fn router(sesame: Sesame, leptos_options: LeptosOptions) -> Router {
 
     let mut router = Router::new()
         .route("/healthz", get(pages::healthz))
+        .route("/metrics", get(metrics::scrape))
         .route("/lang/{code}", get(pages::switch_language))
         .route("/branding.css", get(pages::branding_css));
     if sesame.demo {
@@ -82,6 +86,7 @@ pub fn router(sesame: Sesame, leptos_options: LeptosOptions) -> Router {
             sesame.clone(),
             csrf::protect,
         ))
+        .layer(middleware::from_fn(observe::observe))
         .layer(middleware::from_fn_with_state(
             sesame.clone(),
             request_context::attach,

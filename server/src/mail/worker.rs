@@ -70,12 +70,14 @@ impl Worker {
                     Ok(()) => {
                         outbox::mark_sent(&self.store.pool, &row.id, now).await?;
                         report.sent += 1;
+                        crate::metrics::mail_sent();
                     }
                     Err(error) => {
                         let next = self.next_attempt(row.attempts, now);
                         tracing::warn!(outbox_id = %row.id, attempts = row.attempts, %error, "mail not sent");
                         outbox::mark_failed_attempt(&self.store.pool, &row.id, &error, next)
                             .await?;
+                        crate::metrics::mail_failed(next.is_none());
                         if next.is_some() {
                             report.retried += 1;
                         } else {

@@ -63,6 +63,7 @@ pub async fn insert<'e>(
     .bind(flow.data)
     .execute(db)
     .await?;
+    crate::metrics::flow_started(flow.kind);
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod linked_accounts;
 pub mod outbox;
 pub mod people;
+pub mod purge;
 pub mod questions;
 pub mod recovery;
 pub mod roles;

@@ -24,11 +24,16 @@ impl Rule {
     }
 }
 
-/// Seconds left on the longest lock among `keys`, if any is locked.
+/// Seconds left on the longest lock among `keys`, if any is locked: the check before an
+/// attempt, so each locked key counts as a throttle hit in the metrics.
 pub async fn locked_for_any(pool: &AnyPool, keys: &[&str], now: i64) -> Result<Option<i64>> {
     let mut longest = None;
     for key in keys {
-        longest = longest.max(locked_for(pool, key, now).await?);
+        let left = locked_for(pool, key, now).await?;
+        if left.is_some() {
+            crate::metrics::throttle_hit(key);
+        }
+        longest = longest.max(left);
     }
     Ok(longest)
 }

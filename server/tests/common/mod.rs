@@ -1,6 +1,8 @@
 //! Shared test set-up: stores on every engine, and a Sésame over a temporary folder.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::{path::PathBuf, sync::Arc};
 
 use jiff::Timestamp;

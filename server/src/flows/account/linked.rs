@@ -97,6 +97,10 @@ pub(super) async fn link(
             error: result.err(),
         }
     };
+    // Linked, or unlinked: the form did what was asked.
+    if outcome.notice.is_some() {
+        crate::metrics::flow_completed(KIND);
+    }
     Ok(Ok(Some(request.keep_outcome(KIND, &outcome).await?)))
 }
 

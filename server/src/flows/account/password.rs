@@ -236,6 +236,7 @@ impl Request<'_> {
                 .await?;
         }
         tx.commit().await?;
+        crate::metrics::flow_completed(KIND);
         if !addresses.is_empty() {
             sesame.outbox.wake();
         }

@@ -1093,6 +1093,7 @@ impl StepContext<'_> {
                 .await?;
         }
         tx.commit().await?;
+        crate::metrics::flow_completed(KIND);
         if !addresses.is_empty() {
             sesame.outbox.wake();
         }

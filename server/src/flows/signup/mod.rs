@@ -789,7 +789,7 @@ impl Context<'_> {
             person_id: data.person_id.clone(),
             ..Default::default()
         };
-        flows::transition(
+        let moved = flows::transition(
             &mut *tx,
             &flow.id,
             &flow.state,
@@ -805,6 +805,9 @@ impl Context<'_> {
         )
         .await?;
         tx.commit().await?;
+        if moved {
+            crate::metrics::flow_completed(KIND);
+        }
         Ok(true)
     }
 }
