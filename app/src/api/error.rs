@@ -24,6 +24,10 @@ pub enum AppError {
     /// Something broke on the server; the log has the details under this id.
     #[error("internal error (request {request_id})")]
     Internal { request_id: String },
+    /// A part the server needs (the database) does not answer: nothing was done, try
+    /// again later (HTTP 503).
+    #[error("unavailable (request {request_id})")]
+    Unavailable { request_id: String },
     /// The transport between browser and server failed.
     #[error("server function: {0}")]
     Transport(ServerFnErrorErr),
@@ -35,6 +39,7 @@ impl AppError {
         match self {
             AppError::Refused(msg) => *msg,
             AppError::Busy { .. } => Msg::ErrorBusy,
+            AppError::Unavailable { .. } => Msg::ErrorUnavailable,
             AppError::Forbidden => Msg::ErrorForbidden,
             AppError::Internal { .. } | AppError::Transport(_) => Msg::ErrorGeneric,
         }

@@ -7,12 +7,15 @@ use app::{
     i18n::{Locale, Msg},
 };
 use axum::{
-    body::Body,
+    body::{Body, to_bytes},
     extract::Request,
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use http::{HeaderValue, StatusCode, header};
+
+/// A serialized `AppError` is small; a larger body is not one.
+const ERROR_BODY_LIMIT: usize = 16 * 1024;
 
 /// Whether the request is a plain form post from a browser (not the hydrated app).
 fn wants_html(headers: &http::HeaderMap) -> bool {
@@ -34,15 +37,22 @@ pub async fn render_for_forms(request: Request, next: Next) -> Response {
     }
     let Some(meta) = meta else { return response };
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-    let error = match status {
-        StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => AppError::Busy {
-            retry_after_secs: 2,
-        },
-        StatusCode::FORBIDDEN => AppError::Forbidden,
-        _ => AppError::Internal {
-            request_id: meta.request_id.clone(),
-        },
-    };
+    // The server function's own error when its body holds one, else one from the status.
+    let body = to_bytes(response.into_body(), ERROR_BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    let error = serde_json::from_slice::<AppError>(&body)
+        .ok()
+        .filter(|error| !matches!(error, AppError::Transport(_)))
+        .unwrap_or_else(|| match status {
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => AppError::Busy {
+                retry_after_secs: 2,
+            },
+            StatusCode::FORBIDDEN => AppError::Forbidden,
+            _ => AppError::Internal {
+                request_id: meta.request_id.clone(),
+            },
+        });
     let mut page = html_page(meta.locale, status, &error, &meta.request_id);
     if let Some(value) = retry_after {
         page.headers_mut().insert(header::RETRY_AFTER, value);
