@@ -491,13 +491,39 @@ async fn a_verification_is_used_once_even_by_concurrent_requests() {
             1,
             "{engine}"
         );
-        // Wrong codes are counted; at the limit it cannot be used.
+        // Each typed code takes a try before it is compared; past the limit none is left,
+        // and the code given on the last try may still be used.
+        let mut conn = store.pool.acquire().await.expect("conn");
+        verifications::replace(&mut conn, &issue("v3", "l3"), 1_002)
+            .await
+            .expect("third");
+        drop(conn);
         for expected in 1..=5 {
-            let failures = verifications::record_failure(&store.pool, "v1")
+            let taken = verifications::take_try(&store.pool, "v3", 1_003, 5)
                 .await
-                .expect("failure");
-            assert_eq!(failures, expected, "{engine}");
+                .expect("try");
+            assert_eq!(taken, Some(expected), "{engine}");
         }
+        assert_eq!(
+            verifications::take_try(&store.pool, "v3", 1_003, 5)
+                .await
+                .expect("try"),
+            None,
+            "{engine}: no sixth try"
+        );
+        assert_eq!(
+            verifications::take_try(&store.pool, "v2", 1_003, 5)
+                .await
+                .expect("try"),
+            None,
+            "{engine}: a used code takes no try"
+        );
+        assert!(
+            verifications::consume(&store.pool, "v3", 1_003, 5)
+                .await
+                .expect("consume"),
+            "{engine}"
+        );
     })
     .await;
 }

@@ -762,12 +762,19 @@ impl StepContext<'_> {
                 )
                 .await;
         };
+        // The try is taken before the code is compared: of tries arriving at once, no more
+        // than the allowed number are ever compared.
+        let Some(tries) = verifications::take_try(pool, &verification.id, self.now, max).await?
+        else {
+            let mut error = StepError::new(Msg::ActivationCodeBlocked, Some("code"));
+            error.tries_left = Some(0);
+            return self.refuse(data, error).await;
+        };
         let matches = code.len() <= 12
             && code_hash(sesame, &self.flow.id, purpose, &code) == verification.code_hash;
         if !matches {
-            let failures = verifications::record_failure(pool, &verification.id).await?;
             self.audit(pool, Some(&person.id), "wrong_code").await?;
-            let left = u32::try_from(max - failures).unwrap_or(0);
+            let left = u32::try_from(max - tries).unwrap_or(0);
             let mut error = if left == 0 {
                 StepError::new(Msg::ActivationCodeBlocked, Some("code"))
             } else {

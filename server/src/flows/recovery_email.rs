@@ -384,13 +384,28 @@ impl Context<'_> {
             .filter(|c| !c.is_whitespace() && *c != '-')
             .collect();
         let latest = verifications::latest(pool, &flow.id, PURPOSE).await?;
-        let error = match latest.filter(|v| v.usable(self.now, max)) {
+        let usable = latest.filter(|v| v.usable(self.now, max));
+        // The try is taken before the code is compared: of tries arriving at once, no more
+        // than the allowed number are ever compared.
+        let tries = match &usable {
+            Some(v) if !code.is_empty() => {
+                verifications::take_try(pool, &v.id, self.now, max).await?
+            }
+            _ => None,
+        };
+        let error = match (usable, tries) {
             _ if code.is_empty() => Some(StepError::new(Msg::RecoveryCodeRequired, Some("code"))),
-            None => Some(StepError::new(Msg::RecoveryCodeExpired, Some("code"))),
-            Some(v) if code.len() > 12 || code_hash(sesame, &flow.id, &code) != v.code_hash => {
-                let failures = verifications::record_failure(pool, &v.id).await?;
+            (None, _) => Some(StepError::new(Msg::RecoveryCodeExpired, Some("code"))),
+            (Some(_), None) => {
+                let mut error = StepError::new(Msg::RecoveryCodeBlocked, Some("code"));
+                error.tries_left = Some(0);
+                Some(error)
+            }
+            (Some(v), Some(tries))
+                if code.len() > 12 || code_hash(sesame, &flow.id, &code) != v.code_hash =>
+            {
                 self.audit(pool, "wrong_code").await?;
-                let left = u32::try_from(max - failures).unwrap_or(0);
+                let left = u32::try_from(max - tries).unwrap_or(0);
                 let message = if left == 0 {
                     Msg::RecoveryCodeBlocked
                 } else {
@@ -400,7 +415,7 @@ impl Context<'_> {
                 error.tries_left = Some(left);
                 Some(error)
             }
-            Some(v) => {
+            (Some(v), Some(_)) => {
                 return self.save(flow, &data, &v.id).await;
             }
         };

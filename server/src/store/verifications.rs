@@ -127,7 +127,9 @@ pub async fn find_by_link<'e>(
 }
 
 /// Uses the verification up; false if it was already used, expired or blocked (a race
-/// lost, or a replay).
+/// lost, or a replay). A code typed has taken its try first ([`take_try`]): that try may
+/// be the last one allowed, hence `failures <= max`; a link is checked with
+/// [`VerificationRow::usable`] before.
 pub async fn consume<'e>(
     db: impl Executor<'e, Database = Any>,
     id: &str,
@@ -136,7 +138,7 @@ pub async fn consume<'e>(
 ) -> Result<bool> {
     let result = sqlx::query(
         "UPDATE verifications SET used_at = $2 \
-         WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND failures < $3",
+         WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND failures <= $3",
     )
     .bind(id)
     .bind(now)
@@ -146,19 +148,26 @@ pub async fn consume<'e>(
     Ok(result.rows_affected() == 1)
 }
 
-/// Counts a wrong code; answers the failures so far.
-pub async fn record_failure<'e, E>(db: E, id: &str) -> Result<i64>
-where
-    E: Executor<'e, Database = Any> + Copy,
-{
-    sqlx::query("UPDATE verifications SET failures = failures + 1 WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await?;
-    Ok(
-        sqlx::query_scalar("SELECT failures FROM verifications WHERE id = $1")
-            .bind(id)
-            .fetch_one(db)
-            .await?,
+/// Takes one of the code's tries before the typed code is compared, so that tries
+/// arriving at once are each counted before any is compared and no more than
+/// `max_failures` are ever compared. Answers the tries taken so far, this one included,
+/// or `None` when the code cannot be tried any more (used, expired or out of tries).
+pub async fn take_try(
+    db: impl Executor<'_, Database = Any>,
+    id: &str,
+    now: i64,
+    max_failures: i64,
+) -> Result<Option<i64>> {
+    // `fetch_all`: SQLite keeps the write lock until a RETURNING statement is read through.
+    let taken: Vec<i64> = sqlx::query_scalar(
+        "UPDATE verifications SET failures = failures + 1 \
+         WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND failures < $3 \
+         RETURNING failures",
     )
+    .bind(id)
+    .bind(now)
+    .bind(max_failures)
+    .fetch_all(db)
+    .await?;
+    Ok(taken.first().copied())
 }

@@ -311,9 +311,9 @@ async fn submit(
         return start(sesame, meta, "").await;
     };
     let now = sesame.clock.now_secs();
-    if flow.expires_at <= now || flow.state != step.code() {
-        // Expired, or another step's form (back button, second tab, replay): nothing
-        // changes, the current page is shown.
+    if flow.expires_at <= now || flow.state != step.code() || !input.is_for(step) {
+        // Expired, or another step's form (back button, second tab, replay), or fields no
+        // form of this step sends: nothing changes, the current page is shown.
         return Ok(flow.id);
     }
     // An account disabled since the recovery began proves nothing any more.
@@ -715,12 +715,19 @@ impl StepContext<'_> {
                 .refuse(data, StepError::new(Msg::RecoveryCodeExpired, Some("code")))
                 .await;
         };
+        // The try is taken before the code is compared: of tries arriving at once, no more
+        // than the allowed number are ever compared.
+        let Some(tries) = verifications::take_try(pool, &verification.id, self.now, max).await?
+        else {
+            let mut error = StepError::new(Msg::RecoveryCodeBlocked, Some("code"));
+            error.tries_left = Some(0);
+            return self.refuse(data, error).await;
+        };
         let matches = self.person.is_some()
             && code.len() <= 12
             && code_hash(sesame, &self.flow.id, &code) == verification.code_hash;
         if !matches {
-            let failures = verifications::record_failure(pool, &verification.id).await?;
-            let left = u32::try_from(max - failures).unwrap_or(0);
+            let left = u32::try_from(max - tries).unwrap_or(0);
             let lock = self.count_failure(&data).await?;
             self.audit(pool, "wrong_code").await?;
             let mut error = match (lock, left) {

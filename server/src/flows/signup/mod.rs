@@ -739,9 +739,16 @@ impl Context<'_> {
             let error = StepError::new(Msg::RecoveryCodeExpired, Some("code"));
             return self.refuse(flow, data, error).await;
         };
+        // The try is taken before the code is compared: of tries arriving at once, no more
+        // than the allowed number are ever compared.
+        let Some(tries) = verifications::take_try(pool, &verification.id, self.now, max).await?
+        else {
+            let mut error = StepError::new(Msg::RecoveryCodeBlocked, Some("code"));
+            error.tries_left = Some(0);
+            return self.refuse(flow, data, error).await;
+        };
         if code.len() > 12 || code_hash(sesame, &flow.id, &code) != verification.code_hash {
-            let failures = verifications::record_failure(pool, &verification.id).await?;
-            let left = u32::try_from(max - failures).unwrap_or(0);
+            let left = u32::try_from(max - tries).unwrap_or(0);
             self.audit(
                 pool,
                 data.person_id.as_deref(),
