@@ -195,6 +195,29 @@ pub enum RecoveryInput {
     },
 }
 
+impl RecoveryInput {
+    /// Whether a form of `step` can send this input: a step acts only on its own form's
+    /// fields, whatever a caller puts together.
+    pub fn is_for(&self, step: RecoveryStep) -> bool {
+        use RecoveryMethod as Method;
+        match self {
+            RecoveryInput::Identify { .. } => step == RecoveryStep::Identify,
+            RecoveryInput::Choose { .. } => step == RecoveryStep::Choose,
+            RecoveryInput::OtherMethod { method } => step == RecoveryStep::Prove(*method),
+            RecoveryInput::EmployeePin { .. } => step == RecoveryStep::Prove(Method::EmployeePin),
+            RecoveryInput::Attributes { .. } => step == RecoveryStep::Prove(Method::Attributes),
+            RecoveryInput::Code { .. } | RecoveryInput::Resend => {
+                step == RecoveryStep::Prove(Method::EmailCode)
+            }
+            RecoveryInput::AuthenticatorCode { .. } => {
+                step == RecoveryStep::Prove(Method::Authenticator)
+            }
+            RecoveryInput::Questions { .. } => step == RecoveryStep::Prove(Method::Questions),
+            RecoveryInput::NewPassword { .. } => step == RecoveryStep::NewPassword,
+        }
+    }
+}
+
 /// The fields of every step's form; each step sends the ones it has.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordRecoveryForm {
@@ -386,6 +409,30 @@ mod tests {
         ] {
             assert_eq!(RecoveryStep::from_code(step.code()), Some(step));
         }
+    }
+
+    #[test]
+    fn every_form_sends_an_input_of_its_own_step_and_no_other() {
+        let codes = ["identify", "choose", "new_password"]
+            .into_iter()
+            .chain(RecoveryMethod::ALL.map(RecoveryMethod::code));
+        for code in codes {
+            for intent in [None, Some("resend"), Some("other_method")] {
+                let form = PasswordRecoveryForm {
+                    step: code.into(),
+                    intent: intent.map(str::to_owned),
+                    ..Default::default()
+                };
+                let (step, input) = form.input().expect("a step's form");
+                assert!(input.is_for(step), "{code} {intent:?}");
+            }
+        }
+        let new_password = RecoveryInput::NewPassword {
+            password: "x".into(),
+            confirmation: "x".into(),
+        };
+        assert!(!new_password.is_for(RecoveryStep::Choose));
+        assert!(!new_password.is_for(RecoveryStep::Prove(RecoveryMethod::EmailCode)));
     }
 
     #[test]
