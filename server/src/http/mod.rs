@@ -7,6 +7,7 @@ mod error_page;
 mod headers;
 mod mailbox;
 mod metrics;
+mod nul_bytes;
 mod observe;
 mod pages;
 mod request_context;
@@ -86,6 +87,7 @@ pub fn router(sesame: Sesame, leptos_options: LeptosOptions) -> Router {
             sesame.clone(),
             csrf::protect,
         ))
+        .layer(middleware::from_fn(nul_bytes::replace))
         .layer(middleware::from_fn(observe::observe))
         .layer(middleware::from_fn_with_state(
             sesame.clone(),
