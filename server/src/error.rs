@@ -70,6 +70,13 @@ impl Error {
             }
             other => {
                 tracing::error!(request_id, error = %other, "request failed");
+                // A form posted without JavaScript would otherwise be redirected back to
+                // where it came from, and the person would never see the request id.
+                if let Some(response) =
+                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+                {
+                    response.set_status(http::StatusCode::INTERNAL_SERVER_ERROR);
+                }
                 AppError::Internal {
                     request_id: request_id.to_owned(),
                 }

@@ -849,3 +849,42 @@ async fn metrics_count_requests_by_route_and_flows_for_this_host_or_the_token_on
     assert_eq!(response.status(), StatusCode::OK);
     assert!(body.contains("sesame_http_requests_total"));
 }
+
+#[tokio::test]
+async fn a_database_out_of_reach_gets_a_translated_503_page_with_the_request_id() {
+    let _one_at_a_time = one_at_a_time().await;
+    let (test, mut browser) = portal().await;
+    let (_, html) = browser.get("/signin").await;
+    let token = csrf(&html);
+    let action = form_action(&html, "sign_in");
+    test.sesame.store.pool.close().await;
+
+    let (response, page) = browser
+        .post_form(
+            &action,
+            &[
+                ("csrf", &token),
+                ("login", "mtremblay"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("id")
+        .to_owned();
+    assert!(
+        page.contains(&request_id),
+        "the page names the request: {page}"
+    );
+    assert!(
+        page.contains("momentanément indisponible"),
+        "in the page's language: {page}"
+    );
+
+    let (response, page) = browser.get("/forgot-password?flow=abc&lang=en").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    assert!(page.contains("temporarily unavailable"), "{page}");
+}
