@@ -41,6 +41,8 @@ command -v brotli >/dev/null || apt_packages+=(brotli)
 [ -x /usr/sbin/slapd ] || apt_packages+=(slapd)
 # ldapwhoami: the browser suite checks with it that a new password reached the directory.
 command -v ldapwhoami >/dev/null || apt_packages+=(ldap-utils)
+# nginx: server/tests/cluster.rs runs two instances behind it, as production does.
+[ -x /usr/sbin/nginx ] || apt_packages+=(nginx)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   log "installing from Debian: ${apt_packages[*]}"
   apt-get update -qq
@@ -48,6 +50,10 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
   if [[ " ${apt_packages[*]} " == *" slapd "* ]]; then
     # Debian starts a slapd on port 389 on installation: no directory is left running.
     service slapd stop >/dev/null 2>&1 || true
+  fi
+  if [[ " ${apt_packages[*]} " == *" nginx "* ]]; then
+    # Nor an nginx on port 80: the test starts its own, on a free port.
+    service nginx stop >/dev/null 2>&1 || true
   fi
 fi
 

@@ -25,11 +25,13 @@ cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- 
 
 step "cargo test (PostgreSQL: ${SESAME_TEST_POSTGRES_URL:-not set, SQLite only})"
 cargo test --workspace --no-run
-# Built above, the tests take about a minute: a hang fails here instead of eating CI's time.
-timeout --kill-after=10 600 cargo test --workspace 2>&1 | tee "$log_dir/cargo.log"
+# Built above, the tests take a few minutes (the fault injection, under SESAME_SLOW_TESTS=1,
+# some more): a hang fails here instead of eating CI's time.
+timeout --kill-after=10 1500 cargo test --workspace 2>&1 | tee "$log_dir/cargo.log"
 
 step "release build"
-cargo leptos build --release
+# --split: each page's code is a WASM chunk of its own (app/src/routes.rs).
+cargo leptos build --release --split
 
 step "end-to-end ($LEPTOS_END2END_CMD in $LEPTOS_END2END_DIR)"
 (cd "$LEPTOS_END2END_DIR" && $LEPTOS_END2END_CMD) 2>&1 | tee "$log_dir/e2e.log"
