@@ -56,8 +56,11 @@ impl Outbox {
         mail: &RenderedMail,
         now: i64,
     ) -> Result<String> {
+        // The queue time first (wall clock, zero-padded): the file transport names files
+        // after the id, so they sort in the order the mail was queued.
         let message_id = format!(
-            "<{}@{}>",
+            "<{:016}.{}@{}>",
+            jiff::Timestamp::now().as_millisecond(),
             crate::crypto::tokens::random_hex(16),
             self.domain
         );

@@ -41,11 +41,15 @@ impl Transport for FileTransport {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| format!("{}: {e}", self.dir.display()))?;
-        let name = format!(
-            "{}-{}.eml",
-            jiff::Timestamp::now().as_millisecond(),
-            crate::crypto::tokens::random_hex(6)
-        );
+        // Named after the Message-ID (queue time, then random): a message written again
+        // after a crash (before it was marked sent) replaces its file instead of doubling.
+        let name = file_name(message).unwrap_or_else(|| {
+            format!(
+                "{}-{}.eml",
+                jiff::Timestamp::now().as_millisecond(),
+                crate::crypto::tokens::random_hex(6)
+            )
+        });
         let temp = self.dir.join(format!(".{name}.tmp"));
         tokio::fs::write(&temp, message.formatted())
             .await
@@ -57,8 +61,23 @@ impl Transport for FileTransport {
     }
 }
 
+/// `<0001764620000123.3f2a…@host>` → `0001764620000123-3f2a….eml`.
+fn file_name(message: &Message) -> Option<String> {
+    let id = message.headers().get_raw("Message-ID")?;
+    let local = id.trim().trim_start_matches('<').split('@').next()?;
+    let name: String = local
+        .chars()
+        .map(|c| if c == '.' { '-' } else { c })
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    (!name.is_empty()).then(|| format!("{name}.eml"))
+}
+
 pub struct SmtpTransport {
     inner: AsyncSmtpTransport<Tokio1Executor>,
+    /// The whole session's limit: lettre's timeout bounds only the connection, and a
+    /// server that accepts and never answers would hold the outbox worker forever.
+    session_timeout: Duration,
 }
 
 impl SmtpTransport {
@@ -80,6 +99,7 @@ impl SmtpTransport {
         }
         Ok(SmtpTransport {
             inner: builder.build(),
+            session_timeout: Duration::from_secs(config.timeout_secs.max(1) * 2),
         })
     }
 }
@@ -87,10 +107,12 @@ impl SmtpTransport {
 #[async_trait::async_trait]
 impl Transport for SmtpTransport {
     async fn send(&self, message: &Message) -> Result<(), String> {
-        self.inner
-            .send(message.clone())
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        match tokio::time::timeout(self.session_timeout, self.inner.send(message.clone())).await {
+            Ok(sent) => sent.map(|_| ()).map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "the SMTP server did not finish the session within {} s",
+                self.session_timeout.as_secs()
+            )),
+        }
     }
 }
