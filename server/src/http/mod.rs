@@ -3,6 +3,7 @@
 //! compression, limits).
 
 mod csrf;
+mod deadline;
 mod error_page;
 mod headers;
 mod mailbox;
@@ -88,6 +89,7 @@ pub fn router(sesame: Sesame, leptos_options: LeptosOptions) -> Router {
             csrf::protect,
         ))
         .layer(middleware::from_fn(nul_bytes::replace))
+        .layer(middleware::from_fn(deadline::limit))
         .layer(middleware::from_fn(observe::observe))
         .layer(middleware::from_fn_with_state(
             sesame.clone(),
