@@ -89,6 +89,8 @@ export default defineConfig({
       gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
       env: {
         SESAME_CONFIG: 'sesame.e2e.toml',
+        // One access line per request would drown the test report: warnings and errors only.
+        SESAME_LOG: 'info,sqlx=warn,sesame::access=warn',
         SESAME_DATABASE_URL: 'sqlite:../var/e2e/sesame.db',
         SESAME_MAIL_DIR: '../var/e2e/mail',
         SESAME_SECRET_KEY_FILE: '../var/e2e/secret.key',
@@ -120,6 +122,8 @@ export default defineConfig({
       gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
       env: {
         SESAME_CONFIG: 'sesame.e2e.toml',
+        // One access line per request would drown the test report: warnings and errors only.
+        SESAME_LOG: 'info,sqlx=warn,sesame::access=warn',
         SESAME_DATABASE_URL: 'sqlite:../var/e2e/sesame.db',
         SESAME_MAIL_DIR: '../var/e2e/mail',
         SESAME_SECRET_KEY_FILE: '../var/e2e/secret.key',
