@@ -100,8 +100,6 @@ fi
 [ -x target/release/examples/argon2_rate ] && [ -x target/release/examples/pow_solve ] || examples_ok=false
 
 # ---------------------------------------------------------------------------------------
-# Servers: each in its own directory, SQLite, on a free port, with a copy of the site
-# (plus the static file of P2). Throttles are raised so that nothing is refused for rate.
 # A snapshot of the build (server, examples, site) so that a build finishing meanwhile cannot
 # mix two versions in one run. BENCH_LOCK names a lock file that builds hold while they write
 # (e.g. BENCH_LOCK=/tmp/e2e.lock): the snapshot is then taken under it (waiting at most
@@ -127,6 +125,9 @@ fi
 sesame="$work/bin/sesame"
 pkg="$work/site/$LEPTOS_SITE_PKG_DIR"
 measure_start=$(date +%s)
+
+# Servers: each in its own directory, SQLite, on a free port, with the snapshot's site (plus
+# the static file of P2). Throttles are raised so that nothing is refused for rate.
 login=bench.user
 password='Vélo-rouge;Marmotte-93'
 server_env() { # DIR PORT [VAR=VALUE...]
