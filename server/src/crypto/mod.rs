@@ -2,6 +2,7 @@
 //! slow hashes of short attributes (PIN, SIN digits), secrets sealed at rest, and the
 //! authenticator app's codes.
 
+mod argon2_workers;
 pub mod attributes;
 pub mod passwords;
 pub mod sealed;

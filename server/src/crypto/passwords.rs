@@ -1,6 +1,7 @@
 //! Password hashing with argon2id (DESIGN §4), off the async threads and bounded: at most
-//! `concurrency` hashes run at once (each holds m KiB), the rest wait up to
-//! `queue_timeout` and then get `Error::HashingBusy` (HTTP 503 with Retry-After).
+//! `concurrency` hashes run at once, on as many threads that keep their m KiB between hashes
+//! ([`super::argon2_workers`]); the rest wait up to `queue_timeout` and then get
+//! `Error::HashingBusy` (HTTP 503 with Retry-After).
 
 use std::{
     sync::{
@@ -10,14 +11,10 @@ use std::{
     time::Duration,
 };
 
-use argon2::{
-    Algorithm, Argon2, Params, Version,
-    password_hash::{
-        PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString, rand_core::OsRng,
-    },
-};
+use argon2::Params;
 use tokio::sync::Semaphore;
 
+use super::argon2_workers::{self, Memory, Workers};
 use crate::{
     config::HashingConfig,
     error::{Error, Result},
@@ -27,6 +24,7 @@ use crate::{
 pub struct PasswordHasher {
     params: Params,
     slots: Arc<Semaphore>,
+    workers: Workers,
     queue_timeout: Duration,
     waiting: Arc<AtomicUsize>,
     /// A hash of a random password, verified when an account does not exist so that
@@ -51,10 +49,15 @@ impl PasswordHasher {
             None,
         )
         .map_err(|e| Error::Hashing(e.to_string()))?;
-        let dummy_hash = hash_now(&params, &crate::crypto::tokens::random_token())?;
+        let dummy_hash = argon2_workers::hash(
+            &mut Memory::default(),
+            &params,
+            crate::crypto::tokens::random_token().as_bytes(),
+        )?;
         Ok(PasswordHasher {
             params,
             slots: Arc::new(Semaphore::new(config.hash_concurrency)),
+            workers: Workers::start(config.hash_concurrency)?,
             queue_timeout: Duration::from_millis(config.hash_queue_timeout_ms),
             waiting: Arc::new(AtomicUsize::new(0)),
             dummy_hash: Arc::new(dummy_hash),
@@ -65,14 +68,19 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &str) -> Result<String> {
         let password = app::policy::password::normalize(password);
         let params = self.params.clone();
-        self.run(move || hash_now(&params, &password)).await
+        self.run(move |memory| argon2_workers::hash(memory, &params, password.as_bytes()))
+            .await
     }
 
     /// Hashes on the calling thread, outside the queue and its timeout: for operators'
     /// batch jobs (letters), which bound their own parallelism with
     /// [`crate::crypto::map_on_all_cores`]. Blocks: never call it from async code.
     pub fn hash_blocking(&self, password: &str) -> Result<String> {
-        hash_now(&self.params, &app::policy::password::normalize(password))
+        argon2_workers::hash(
+            &mut Memory::default(),
+            &self.params,
+            app::policy::password::normalize(password).as_bytes(),
+        )
     }
 
     /// Whether `password` matches `stored` (a PHC string). Runs the same work whether or
@@ -82,13 +90,7 @@ impl PasswordHasher {
         let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
         let password = app::policy::password::normalize(password);
         let matches = self
-            .run(move || {
-                let parsed =
-                    PasswordHash::new(&stored).map_err(|e| Error::Hashing(e.to_string()))?;
-                Ok(Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok())
-            })
+            .run(move |memory| argon2_workers::verify(memory, &stored, password.as_bytes()))
             .await?;
         Ok(known && matches)
     }
@@ -100,7 +102,7 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<T> + Send + 'static,
+        work: impl FnOnce(&mut Memory) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let permit =
@@ -113,22 +115,16 @@ impl PasswordHasher {
                 return Err(Error::HashingBusy);
             }
         };
-        tokio::task::spawn_blocking(move || {
-            let result = work();
-            drop(permit);
-            result
-        })
-        .await
-        .map_err(|e| Error::Hashing(e.to_string()))?
+        // The permit goes with the job: a request dropped meanwhile (its client gone, its
+        // deadline passed) does not free a slot whose hash still runs.
+        self.workers
+            .run(move |memory| {
+                let result = work(memory);
+                drop(permit);
+                result
+            })
+            .await
     }
-}
-
-fn hash_now(params: &Params, password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| Error::Hashing(e.to_string()))
 }
 
 #[cfg(test)]
