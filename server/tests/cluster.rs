@@ -110,7 +110,19 @@ http {{
 }
 
 impl Drop for Nginx {
+    /// SIGTERM: the master stops its worker before it exits (SIGKILL would orphan the
+    /// worker, which keeps the port and the test's stderr open). SIGKILL only if it hangs.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
