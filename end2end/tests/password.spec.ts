@@ -502,7 +502,12 @@ test('the throttle engages after five wrong answers and releases by itself', asy
   const summary = main(page).locator('.error-summary');
   for (let attempt = 1; attempt <= 5; attempt += 1) {
     await main(page).getByLabel(w.pin, { exact: true }).fill('0000');
-    await main(page).getByRole('button', { name: w.continue }).click();
+    // Each answer is awaited: the summary of the attempt before says the same words, and a
+    // field filled while the previous answer re-renders the form would be lost.
+    await Promise.all([
+      page.waitForResponse((response) => response.request().method() === 'POST'),
+      main(page).getByRole('button', { name: w.continue }).click(),
+    ]);
     await expect(summary).toContainText(attempt < 5 ? w.notMatched : w.throttled);
   }
   await expectNoAxeViolations(page, 'forgot password, paused');
