@@ -15,7 +15,7 @@ use std::{
 
 use argon2::{
     Algorithm, Argon2, Block, Params, Version,
-    password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng},
+    password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString, rand_core::OsRng},
 };
 
 use crate::error::{Error, Result};
@@ -44,23 +44,21 @@ impl Memory {
 /// Hashes `password` with argon2id and `params` under a new random salt: a PHC string.
 pub fn hash(memory: &mut Memory, params: &Params, password: &[u8]) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    let mut salt_buffer = [0u8; 64];
-    let salt_bytes = salt.decode_b64(&mut salt_buffer).map_err(hashing)?;
-    let mut output = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password_into_with_memory(
-            password,
-            salt_bytes,
-            &mut output,
-            memory.blocks(params.block_count()),
-        )
-        .map_err(hashing)?;
+    let output = compute(
+        memory,
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params,
+        password,
+        salt.as_salt(),
+        params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN),
+    )?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
         params: ParamsString::try_from(params).map_err(hashing)?,
         salt: Some(salt.as_salt()),
-        hash: Some(Output::new(&output).map_err(hashing)?),
+        hash: Some(output),
     };
     Ok(phc.to_string())
 }
@@ -82,9 +80,32 @@ pub fn verify(memory: &mut Memory, stored: &str, password: &[u8]) -> Result<bool
             "a stored hash without salt or output".into(),
         ));
     };
+    let output = compute(
+        memory,
+        algorithm,
+        version,
+        &params,
+        password,
+        salt,
+        expected.len(),
+    )?;
+    // `Output`'s equality is the constant-time one.
+    Ok(output == expected)
+}
+
+/// Argon2's output of `output_len` bytes for `password` and `salt`, computed in `memory`.
+fn compute(
+    memory: &mut Memory,
+    algorithm: Algorithm,
+    version: Version,
+    params: &Params,
+    password: &[u8],
+    salt: Salt<'_>,
+    output_len: usize,
+) -> Result<Output> {
     let mut salt_buffer = [0u8; 64];
     let salt_bytes = salt.decode_b64(&mut salt_buffer).map_err(hashing)?;
-    let mut output = vec![0u8; expected.len()];
+    let mut output = vec![0u8; output_len];
     Argon2::new(algorithm, version, params.clone())
         .hash_password_into_with_memory(
             password,
@@ -93,8 +114,7 @@ pub fn verify(memory: &mut Memory, stored: &str, password: &[u8]) -> Result<bool
             memory.blocks(params.block_count()),
         )
         .map_err(hashing)?;
-    // `Output`'s equality is the constant-time one.
-    Ok(Output::new(&output).map_err(hashing)? == expected)
+    Output::new(&output).map_err(hashing)
 }
 
 fn hashing(error: impl std::fmt::Display) -> Error {
