@@ -7,6 +7,7 @@ use axum::{Router, body::Body};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use sesame::{
+    config::Config,
     http::{leptos_options, router},
     people::{PersonInput, create_person},
 };
@@ -90,18 +91,30 @@ impl Browser {
 
     /// Posts a form like a browser without JavaScript would.
     async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> (Response<Body>, String) {
+        self.post_form_with(path, fields, &[]).await
+    }
+
+    /// `post_form` with more headers (a proxy's `x-forwarded-for`, say).
+    async fn post_form_with(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> (Response<Body>, String) {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let request = Request::post(path)
+        let mut request = Request::post(path)
             .header(header::ACCEPT, "text/html,application/xhtml+xml")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::HOST, "127.0.0.1:3000")
             .header(header::ORIGIN, "http://127.0.0.1:3000")
-            .header(header::COOKIE, self.cookie_header())
-            .body(Body::from(body))
-            .expect("request");
-        self.send(request).await
+            .header(header::COOKIE, self.cookie_header());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::from(body)).expect("request"))
+            .await
     }
 }
 
@@ -139,7 +152,12 @@ fn location(response: &Response<Body>) -> String {
 }
 
 async fn portal() -> (common::TestSesame, Browser) {
-    let test = common::TestSesame::new(|_| {}).await;
+    portal_with(|_| {}).await
+}
+
+/// The portal with one person, Marie Tremblay, after `configure` changed its settings.
+async fn portal_with(configure: impl FnOnce(&mut Config)) -> (common::TestSesame, Browser) {
+    let test = common::TestSesame::new(configure).await;
     create_person(
         &test.sesame,
         PersonInput {
@@ -434,6 +452,53 @@ async fn repeated_failures_are_throttled_per_login() {
         )
         .await;
     assert!(location(&response).starts_with("/signin?flow="));
+}
+
+#[tokio::test]
+async fn failures_per_address_count_an_ipv6_client_by_its_slash_64() {
+    let _one_at_a_time = one_at_a_time().await;
+    let (_test, mut browser) = portal_with(|config| {
+        config.client_ip_header = "x-forwarded-for".into();
+        config.throttle.signin_per_address = 3;
+    })
+    .await;
+    let (_, html) = browser.get("/signin").await;
+    let (token, action) = (csrf(&html), form_action(&html, "sign_in"));
+    // Where a sign-in from `from` leads.
+    async fn sign_in(
+        browser: &mut Browser,
+        form: (&str, &str),
+        login: &str,
+        password: &str,
+        from: &str,
+    ) -> String {
+        let (token, action) = form;
+        let fields = [("csrf", token), ("login", login), ("password", password)];
+        let headers = [("x-forwarded-for", from)];
+        location(&browser.post_form_with(action, &fields, &headers).await.0)
+    }
+    let form = (token.as_str(), action.as_str());
+    // Three wrong passwords, for three user IDs, from three addresses of one /64.
+    for (n, login) in ["nobody1", "nobody2", "nobody3"].into_iter().enumerate() {
+        let from = format!("2001:db8:1:2::{}", n + 1);
+        sign_in(&mut browser, form, login, "Wrong-password-123", &from).await;
+    }
+    // A fourth address of the same /64 is paused, even with the right password…
+    let refused = sign_in(
+        &mut browser,
+        form,
+        "mtremblay",
+        PASSWORD,
+        "2001:db8:1:2:ffff::9",
+    )
+    .await;
+    assert!(refused.starts_with("/signin?flow="), "{refused}");
+    // …and another /64 is not.
+    let signed_in = sign_in(&mut browser, form, "mtremblay", PASSWORD, "2001:db8:1:3::1").await;
+    assert!(
+        !signed_in.is_empty() && !signed_in.starts_with("/signin"),
+        "{signed_in}"
+    );
 }
 
 #[tokio::test]

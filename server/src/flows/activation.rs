@@ -484,7 +484,7 @@ impl StepContext<'_> {
             "activation:login:{}",
             sesame.key.keyed_hash("throttle", &data.login)
         );
-        let ip_key = format!("activation:ip:{}", self.meta.client_ip);
+        let ip_key = format!("activation:ip:{}", throttle::address(self.meta.client_ip));
         let locked = throttle::locked_for_any(pool, &[&login_key, &ip_key], self.now).await?;
         if let Some(seconds) = locked {
             self.audit(pool, None, "throttled").await?;

@@ -146,7 +146,7 @@ async fn view(sesame: &Sesame, meta: &RequestMeta, flow_id: Option<String>) -> R
 fn throttle_keys(sesame: &Sesame, login: &str, meta: &RequestMeta) -> (String, String) {
     (
         format!("signin:login:{}", sesame.key.keyed_hash("throttle", login)),
-        format!("signin:ip:{}", meta.client_ip),
+        format!("signin:ip:{}", throttle::address(meta.client_ip)),
     )
 }
 

@@ -159,7 +159,7 @@ async fn submit(sesame: &Sesame, meta: &RequestMeta, form: ForgotUsernameForm) -
         "username:{}",
         sesame.key.keyed_hash("throttle", &identifier)
     );
-    let ip_key = format!("username:ip:{}", meta.client_ip);
+    let ip_key = format!("username:ip:{}", throttle::address(meta.client_ip));
     let locked = throttle::locked_for_any(pool, &[&id_key, &ip_key], now).await?;
     if let Some(seconds) = locked {
         audit_request(

@@ -1,6 +1,9 @@
 //! Failure counters in the database, so every instance sees the same counts. A key names
-//! what is counted (`signin:login:<login>`, `signin:ip:<address>`). Past the limit within
-//! the window, the key is locked for a while; the lock always ends by itself.
+//! what is counted (`signin:login:<login>`, `signin:ip:<address>`, see [`address`]). Past
+//! the limit within the window, the key is locked for a while; the lock always ends by
+//! itself.
+
+use std::net::{IpAddr, Ipv6Addr};
 
 use sqlx::{Any, AnyPool, Executor};
 
@@ -21,6 +24,22 @@ impl Rule {
             window_secs: settings.window_minutes * 60,
             lockout_secs: settings.lockout_minutes * 60,
         }
+    }
+}
+
+/// The network a per-address limit counts, as it appears in a key: an IPv4 address as
+/// is, an IPv6 address as its /64. One IPv6 subscriber is handed a whole /64 and can use
+/// any address in it, so counting single addresses would give them endless fresh tries.
+pub fn address(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", Ipv6Addr::from(prefix))
+            }
+        },
     }
 }
 
@@ -108,4 +127,32 @@ pub async fn clear<'e>(db: impl Executor<'e, Database = Any>, key: &str) -> Resu
         .execute(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("a literal address")
+    }
+
+    #[test]
+    fn an_ipv4_address_is_counted_alone() {
+        assert_eq!(address(ip("198.51.100.7")), "198.51.100.7");
+        assert_ne!(address(ip("198.51.100.7")), address(ip("198.51.100.8")));
+    }
+
+    #[test]
+    fn an_ipv6_address_is_counted_with_its_slash_64() {
+        let one = address(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd"));
+        assert_eq!(one, "2001:db8:1:2::/64");
+        assert_eq!(one, address(ip("2001:db8:1:2::1")));
+        assert_ne!(one, address(ip("2001:db8:1:3::1")));
+    }
+
+    #[test]
+    fn an_ipv4_mapped_address_is_counted_as_ipv4() {
+        assert_eq!(address(ip("::ffff:198.51.100.7")), "198.51.100.7");
+    }
 }

@@ -543,7 +543,7 @@ impl StepContext<'_> {
     }
 
     fn ip_key(&self) -> String {
-        format!("recovery:ip:{}", self.meta.client_ip)
+        format!("recovery:ip:{}", throttle::address(self.meta.client_ip))
     }
 
     /// Seconds left on a lock of this account or this address.

@@ -56,12 +56,12 @@ pub(crate) async fn admit(
     let config = &sesame.config.signup;
     let verdict = bot_check::verify(sesame, &bot.challenge, &bot.solution).await?;
     let unsolved = (
-        format!("signup:unsolved-ip:{}", meta.client_ip),
+        format!("signup:unsolved-ip:{}", throttle::address(meta.client_ip)),
         config.unsolved_per_address_per_hour,
     );
     let (key, limit) = match verdict {
         BotVerdict::Passed => (
-            format!("signup:ip:{}", meta.client_ip),
+            format!("signup:ip:{}", throttle::address(meta.client_ip)),
             config.per_address_per_hour,
         ),
         // A page left open longer than a challenge lives (someone taking their time, or

@@ -451,7 +451,10 @@ impl Context<'_> {
             None
         };
         let invitation_key = format!("signup:invitation:{}", invitation.id);
-        let ip_key = format!("signup:mismatch-ip:{}", self.meta.client_ip);
+        let ip_key = format!(
+            "signup:mismatch-ip:{}",
+            throttle::address(self.meta.client_ip)
+        );
         let refusal = match refusal {
             Some(refusal) => Some(refusal),
             None => {
