@@ -173,7 +173,7 @@ async fn a_link_is_proven_by_a_bind_and_keeps_no_password() {
         let marc = person(sesame, "mlevesque").await;
 
         assert_eq!(
-            linked::link(sesame, &jeanne, "corp", " alice ", ALICE.1)
+            linked::link(sesame, &meta(), &jeanne, "corp", " alice ", ALICE.1)
                 .await
                 .expect("link"),
             Ok(()),
@@ -198,7 +198,7 @@ async fn a_link_is_proven_by_a_bind_and_keeps_no_password() {
 
         // Someone else who knows Alice's password cannot take her account.
         assert_eq!(
-            linked::link(sesame, &marc, "corp", "ALICE", ALICE.1)
+            linked::link(sesame, &meta(), &marc, "corp", "ALICE", ALICE.1)
                 .await
                 .expect("link"),
             Err(LinkRefusal::AlreadyLinkedElsewhere)
@@ -207,7 +207,7 @@ async fn a_link_is_proven_by_a_bind_and_keeps_no_password() {
 
         // Linking the same system again replaces the account.
         assert_eq!(
-            linked::link(sesame, &jeanne, "corp", "bob", BOB.1)
+            linked::link(sesame, &meta(), &jeanne, "corp", "bob", BOB.1)
                 .await
                 .expect("relink"),
             Ok(())
@@ -217,7 +217,7 @@ async fn a_link_is_proven_by_a_bind_and_keeps_no_password() {
         assert_eq!(links[0].account_name, "bob");
         // Alice's account is free again.
         assert_eq!(
-            linked::link(sesame, &marc, "corp", "alice", ALICE.1)
+            linked::link(sesame, &meta(), &marc, "corp", "alice", ALICE.1)
                 .await
                 .expect("link"),
             Ok(())
@@ -231,12 +231,12 @@ async fn a_link_is_proven_by_a_bind_and_keeps_no_password() {
             vec![("corp", true), ("wiki", false)]
         );
         assert!(
-            linked::unlink(sesame, &jeanne, "corp")
+            linked::unlink(sesame, &meta(), &jeanne, "corp")
                 .await
                 .expect("unlink")
         );
         assert!(
-            !linked::unlink(sesame, &jeanne, "corp")
+            !linked::unlink(sesame, &meta(), &jeanne, "corp")
                 .await
                 .expect("again")
         );
@@ -253,6 +253,16 @@ async fn a_link_is_proven_by_a_bind_and_keeps_no_password() {
                 audited(&events, "linked_account", outcome),
                 "{outcome}: {events:?}"
             );
+        }
+        // Each row says where the request came from, as every other flow's rows do.
+        let rows = audit::recent(&sesame.store.pool, None, 200)
+            .await
+            .expect("audit");
+        let linked_rows: Vec<_> = rows.iter().filter(|r| r.kind == "linked_account").collect();
+        assert!(!linked_rows.is_empty());
+        for row in linked_rows {
+            assert_eq!(row.client_ip.as_deref(), Some("192.0.2.30"), "{row:?}");
+            assert_eq!(row.request_id.as_deref(), Some("test"), "{row:?}");
         }
         assert!(
             !database_holds(sesame, &db, BOB.1).await
@@ -282,7 +292,7 @@ async fn wrong_empty_or_invalid_input_links_nothing() {
         let link = |system: &'static str, account: String, password: &'static str| {
             let jeanne = jeanne.clone();
             async move {
-                linked::link(sesame, &jeanne, system, &account, password)
+                linked::link(sesame, &meta(), &jeanne, system, &account, password)
                     .await
                     .expect("link")
             }
@@ -385,7 +395,7 @@ async fn an_unreachable_directory_is_refused_within_its_timeout() {
         for system in ["down", "mute"] {
             let started = Instant::now();
             assert_eq!(
-                linked::link(sesame, &jeanne, system, "alice", ALICE.1)
+                linked::link(sesame, &meta(), &jeanne, system, "alice", ALICE.1)
                     .await
                     .expect("link"),
                 Err(LinkRefusal::Unreachable),
@@ -461,11 +471,11 @@ jgagnon,Jean-François,Gagnon,1951-04-12,E10442,retiree,fr,4827,123456,
             .fetch_one(&sesame.store.pool)
             .await
             .expect("person");
-        linked::link(sesame, &id, "corp", "alice", ALICE.1)
+        linked::link(sesame, &meta(), &id, "corp", "alice", ALICE.1)
             .await
             .expect("link")
             .expect("linked");
-        linked::link(sesame, &id, "wiki", "bob", BOB.1)
+        linked::link(sesame, &meta(), &id, "wiki", "bob", BOB.1)
             .await
             .expect("link")
             .expect("linked");
@@ -557,7 +567,7 @@ async fn a_push_the_directory_misses_waits_sealed_and_is_retried() {
         let portal = portal(&db, &slapd, |_| {}).await;
         let sesame = &portal.sesame;
         let jeanne = person(sesame, "jroy").await;
-        linked::link(sesame, &jeanne, "corp", "alice", ALICE.1)
+        linked::link(sesame, &meta(), &jeanne, "corp", "alice", ALICE.1)
             .await
             .expect("link")
             .expect("linked");
@@ -623,7 +633,7 @@ async fn a_push_the_directory_misses_waits_sealed_and_is_retried() {
             .expect("push");
         assert_eq!(reports[0].outcome, PushOutcome::WillRetry);
         assert!(
-            linked::unlink(sesame, &jeanne, "corp")
+            linked::unlink(sesame, &meta(), &jeanne, "corp")
                 .await
                 .expect("unlink")
         );
@@ -631,7 +641,7 @@ async fn a_push_the_directory_misses_waits_sealed_and_is_retried() {
 
         // Give Alice her password back for the next engine.
         slapd.restart().await;
-        linked::link(sesame, &jeanne, "corp", "alice", NEWER_PASSWORD)
+        linked::link(sesame, &meta(), &jeanne, "corp", "alice", NEWER_PASSWORD)
             .await
             .expect("link")
             .expect("linked");
@@ -652,7 +662,7 @@ async fn a_push_is_given_up_after_the_last_try() {
     let portal = portal(&db, &slapd, |_| {}).await;
     let sesame = &portal.sesame;
     let jeanne = person(sesame, "jroy").await;
-    linked::link(sesame, &jeanne, "corp", "alice", ALICE.1)
+    linked::link(sesame, &meta(), &jeanne, "corp", "alice", ALICE.1)
         .await
         .expect("link")
         .expect("linked");

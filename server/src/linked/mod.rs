@@ -22,7 +22,7 @@ use futures::future::join_all;
 use serde_json::json;
 
 pub use app::api::linked::{LinkRefusal, LinkedAccount, PushOutcome, PushReport, SystemInfo};
-use app::api::portal::LocalizedText;
+use app::api::{portal::LocalizedText, ssr::RequestMeta};
 
 use crate::{
     config::{Config, LinkedSystemConfig},
@@ -90,13 +90,21 @@ fn account_key(name: &str) -> String {
     name.to_lowercase()
 }
 
-async fn record(sesame: &Sesame, kind: AuditKind, person_id: &str, detail: serde_json::Value) {
+/// Audits an event; `origin` is the person's request, when one caused it (not a retry).
+async fn record(
+    sesame: &Sesame,
+    origin: Option<&RequestMeta>,
+    kind: AuditKind,
+    person_id: &str,
+    detail: serde_json::Value,
+) {
+    let client_ip = origin.map(|meta| meta.client_ip.to_string());
     let event = AuditEvent {
         kind,
         person_id: Some(person_id),
         actor_id: None,
-        client_ip: None,
-        request_id: None,
+        client_ip: client_ip.as_deref(),
+        request_id: origin.map(|meta| meta.request_id.as_str()),
         detail,
     };
     // An audit row that cannot be written must not undo what was done in a directory.
@@ -109,6 +117,7 @@ async fn record(sesame: &Sesame, kind: AuditKind, person_id: &str, detail: serde
 /// (never stored). Linking the same system again replaces the account.
 pub async fn link(
     sesame: &Sesame,
+    meta: &RequestMeta,
     person_id: &str,
     system_id: &str,
     account: &str,
@@ -127,6 +136,7 @@ pub async fn link(
     if password.is_empty() {
         record(
             sesame,
+            Some(meta),
             AuditKind::LinkedAccount,
             person_id,
             audit("empty_password"),
@@ -144,6 +154,7 @@ pub async fn link(
     {
         record(
             sesame,
+            Some(meta),
             AuditKind::LinkedAccount,
             person_id,
             audit("throttled"),
@@ -166,6 +177,7 @@ pub async fn link(
             tracing::info!(system = system_id, %detail, "link refused by the directory");
             record(
                 sesame,
+                Some(meta),
                 AuditKind::LinkedAccount,
                 person_id,
                 audit("wrong_credentials"),
@@ -178,7 +190,14 @@ pub async fn link(
             tracing::warn!(system = system_id, %error, "linked system unreachable");
             let mut detail = audit("unreachable");
             detail["error"] = json!(error);
-            record(sesame, AuditKind::LinkedAccount, person_id, detail).await;
+            record(
+                sesame,
+                Some(meta),
+                AuditKind::LinkedAccount,
+                person_id,
+                detail,
+            )
+            .await;
             return Ok(Err(LinkRefusal::Unreachable));
         }
     }
@@ -187,6 +206,7 @@ pub async fn link(
         Linked::TakenElsewhere => {
             record(
                 sesame,
+                Some(meta),
                 AuditKind::LinkedAccount,
                 person_id,
                 audit("already_linked_elsewhere"),
@@ -202,18 +222,31 @@ pub async fn link(
             } else {
                 "linked"
             };
-            record(sesame, AuditKind::LinkedAccount, person_id, audit(outcome)).await;
+            record(
+                sesame,
+                Some(meta),
+                AuditKind::LinkedAccount,
+                person_id,
+                audit(outcome),
+            )
+            .await;
             Ok(Ok(()))
         }
     }
 }
 
 /// Unlinks the person's account on `system_id` (and drops a password waiting for it).
-pub async fn unlink(sesame: &Sesame, person_id: &str, system_id: &str) -> Result<bool> {
+pub async fn unlink(
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    person_id: &str,
+    system_id: &str,
+) -> Result<bool> {
     let unlinked = linked_accounts::unlink(&sesame.store.pool, person_id, system_id).await?;
     if unlinked {
         record(
             sesame,
+            Some(meta),
             AuditKind::LinkedAccount,
             person_id,
             json!({ "system": system_id, "outcome": "unlinked" }),
@@ -341,7 +374,14 @@ async fn finish(
             PushOutcome::WillRetry
         }
     };
-    record(sesame, AuditKind::PasswordPush, &row.person_id, detail).await;
+    record(
+        sesame,
+        None,
+        AuditKind::PasswordPush,
+        &row.person_id,
+        detail,
+    )
+    .await;
     Ok(outcome)
 }
 
@@ -404,6 +444,7 @@ async fn retry_one(sesame: &Sesame, claimed: &PushRow) -> Result<Option<PushOutc
         linked_accounts::record_push(pool, &row.id, false, sesame.clock.now_secs()).await?;
         record(
             sesame,
+            None,
             AuditKind::PasswordPush,
             &row.person_id,
             json!({

@@ -81,7 +81,7 @@ pub(super) async fn link(
     };
     let account = form.account.clone().unwrap_or_default().trim().to_owned();
     let outcome = if form.intent.as_deref() == Some("unlink") {
-        let removed = linked::unlink(sesame, &request.person.id, &form.system).await?;
+        let removed = linked::unlink(sesame, meta, &request.person.id, &form.system).await?;
         Outcome {
             system: form.system,
             notice: removed.then_some(Msg::LinkedRemoved),
@@ -128,11 +128,19 @@ impl Request<'_> {
                 Some(&field),
             )));
         }
-        let refusal =
-            match linked::link(self.sesame, &self.person.id, system, account, password).await? {
-                Ok(()) => return Ok(Ok(())),
-                Err(refusal) => refusal,
-            };
+        let refusal = match linked::link(
+            self.sesame,
+            self.meta,
+            &self.person.id,
+            system,
+            account,
+            password,
+        )
+        .await?
+        {
+            Ok(()) => return Ok(Ok(())),
+            Err(refusal) => refusal,
+        };
         let (message, field_name) = match refusal {
             LinkRefusal::WrongCredentials => (Msg::LinkedWrongCredentials, Some("password")),
             LinkRefusal::InvalidAccountName => (Msg::LinkedAccountInvalid, Some("account")),
