@@ -512,11 +512,11 @@ if [ "${1:-}" = "--build-times" ]; then
   echo
   echo "== build times"
   touch app/src/lib.rs
-  start=$(date +%s); cargo leptos build --release >/dev/null 2>&1; end=$(date +%s)
+  start=$(date +%s); cargo leptos build --release --split >/dev/null 2>&1; end=$(date +%s)
   echo "warm release build after touching one file: $((end - start)) s"
   if [ "${2:-}" = "--cold" ]; then
     clone=$(mktemp -d); git clone -q . "$clone"
-    start=$(date +%s); (cd "$clone" && cargo leptos build --release >/dev/null 2>&1); end=$(date +%s)
+    start=$(date +%s); (cd "$clone" && cargo leptos build --release --split >/dev/null 2>&1); end=$(date +%s)
     echo "cold release build (fresh clone, empty target/): $((end - start)) s"
     rm -rf "$clone"
   fi

@@ -7,4 +7,6 @@ bash scripts/install-tools.sh
 eval "$(scripts/leptos-env)"
 # npm's wasm-opt (binaryen 132) first: Debian's is too old (see BUILD.md).
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-cargo leptos build --release
+# --split: each page's code is a WASM chunk of its own, loaded when the page is first
+# shown (app/src/routes.rs).
+cargo leptos build --release --split

@@ -30,7 +30,9 @@ cargo test --workspace --no-run
 timeout --kill-after=10 1500 cargo test --workspace 2>&1 | tee "$log_dir/cargo.log"
 
 step "release build"
-cargo leptos build --release
+# --split: each page's code is a WASM chunk of its own, loaded when the page is first
+# shown (app/src/routes.rs).
+cargo leptos build --release --split
 
 step "end-to-end ($LEPTOS_END2END_CMD in $LEPTOS_END2END_DIR)"
 (cd "$LEPTOS_END2END_DIR" && $LEPTOS_END2END_CMD) 2>&1 | tee "$log_dir/e2e.log"

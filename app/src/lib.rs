@@ -8,11 +8,12 @@ pub mod i18n;
 pub mod pages;
 pub mod policy;
 pub mod pow;
+pub mod routes;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
 use leptos_router::{
-    ParamSegment, SsrMode, StaticSegment,
+    Lazy, ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -105,29 +106,29 @@ pub fn App() -> impl IntoView {
                     // complete without JavaScript (no out-of-order streaming fragments)
                     // and redirects decided by data still become HTTP redirects.
                     <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("signin") view=pages::signin::SignInPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("account") view=pages::account::AccountPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("questions")) view=pages::account_questions::AccountQuestionsPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("authenticator")) view=pages::account_authenticator::AccountAuthenticatorPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("email")) view=pages::account_email::AccountEmailPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("password")) view=pages::account_password::AccountPasswordPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("sessions")) view=pages::account_sessions::AccountSessionsPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("linked")) view=pages::account_linked::AccountLinkedPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("helpdesk") view=pages::helpdesk::HelpdeskSearchPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("helpdesk"), StaticSegment("person"), ParamSegment("id")) view=pages::helpdesk::HelpdeskPersonPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("helpdesk"), StaticSegment("letter")) view=pages::helpdesk::HelpdeskLetterPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("helpdesk"), StaticSegment("invitation")) view=pages::helpdesk::HelpdeskInvitationPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("forgot-username") view=pages::forgot_username::ForgotUsernamePage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("forgot-password") view=pages::forgot_password::ForgotPasswordPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("forgot-password"), StaticSegment("link")) view=pages::forgot_password::RecoveryLinkPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("activate") view=pages::activate::ActivatePage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("activate"), StaticSegment("link")) view=pages::activate::ActivationLinkPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("signup") view=pages::signup::SignUpPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("signup"), StaticSegment("link")) view=pages::signup::SignUpLinkPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("cant-sign-in") view=pages::signup::CantSignInPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("terms") view=pages::signup::TermsPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("privacy") view=pages::signup::PrivacyPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("signin"), StaticSegment("terms")) view=pages::signin_terms::SignInTermsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signin") view={Lazy::<routes::SignIn>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("account") view={Lazy::<routes::Account>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("questions")) view={Lazy::<routes::AccountQuestions>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("authenticator")) view={Lazy::<routes::AccountAuthenticator>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("email")) view={Lazy::<routes::AccountEmail>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("password")) view={Lazy::<routes::AccountPassword>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("sessions")) view={Lazy::<routes::AccountSessions>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("linked")) view={Lazy::<routes::AccountLinked>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("helpdesk") view={Lazy::<routes::HelpdeskSearch>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("helpdesk"), StaticSegment("person"), ParamSegment("id")) view={Lazy::<routes::HelpdeskPerson>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("helpdesk"), StaticSegment("letter")) view={Lazy::<routes::HelpdeskLetter>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("helpdesk"), StaticSegment("invitation")) view={Lazy::<routes::HelpdeskInvitation>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("forgot-username") view={Lazy::<routes::ForgotUsername>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("forgot-password") view={Lazy::<routes::ForgotPassword>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("forgot-password"), StaticSegment("link")) view={Lazy::<routes::RecoveryLink>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("activate") view={Lazy::<routes::Activate>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("activate"), StaticSegment("link")) view={Lazy::<routes::ActivationLink>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signup") view={Lazy::<routes::SignUp>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("signup"), StaticSegment("link")) view={Lazy::<routes::SignUpLink>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("cant-sign-in") view={Lazy::<routes::CantSignIn>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("terms") view={Lazy::<routes::Terms>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("privacy") view={Lazy::<routes::Privacy>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("signin"), StaticSegment("terms")) view={Lazy::<routes::SignInTerms>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>
@@ -162,5 +163,5 @@ pub fn t(msg: Msg) -> &'static str {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }

@@ -26,6 +26,7 @@ export const WORDS = {
   fr: {
     institution: 'Université Démo',
     homeTitle: 'Bienvenue sur le portail de comptes de Université Démo',
+    tagline: 'Votre compte, en libre-service',
     languageSwitch: 'English',
     skipLink: 'Aller au contenu principal',
     homeSignInLink: 'Ouvrir une session',
@@ -49,6 +50,7 @@ export const WORDS = {
   en: {
     institution: 'Demo University',
     homeTitle: 'Welcome to the Demo University account portal',
+    tagline: 'Your account, self-service',
     languageSwitch: 'Français',
     skipLink: 'Skip to main content',
     homeSignInLink: 'Sign in',

@@ -38,6 +38,12 @@ pub fn SignInTermsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let state = view_state.await.unwrap_or_default();
                 if !state.pending {
+                    // Just accepted here: the server already sends the person to their
+                    // account, whose page may still be loading; sending them to the
+                    // sign-in page now would win that race.
+                    if matches!(action.value().get_untracked(), Some(Ok(()))) {
+                        return ().into_any();
+                    }
                     return view! { <Redirect path="/signin"/> }.into_any();
                 }
                 let error = state.error.map(|msg| locale.text(msg).to_owned());
