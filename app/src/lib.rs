@@ -163,5 +163,7 @@ pub fn t(msg: Msg) -> &'static str {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // Lazy: the shown page's WASM chunk (routes.rs) is fetched before hydration starts;
+    // `hydrate_body` cannot wait for it.
     leptos::mount::hydrate_lazy(App);
 }
