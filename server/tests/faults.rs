@@ -12,7 +12,7 @@ use std::{
     io::{Read, Write},
     net::{Shutdown, TcpListener, TcpStream},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -21,7 +21,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::process::{Client, Reply, Server, free_port};
+use common::{
+    process::{Client, Reply, Server, free_port},
+    smtp::SmtpServer,
+};
 
 const LOGIN: &str = "mtremblay";
 const ADDRESS: &str = "marie@perso.example";
@@ -469,58 +472,11 @@ fn healthy(port: u16) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------
-// SMTP servers: a real one (aiosmtpd, as in smtp.rs) and one that accepts and says nothing.
+// SMTP servers: a real one (aiosmtpd, `common::smtp`) and one that accepts and says nothing.
 
-struct SmtpServer {
-    child: Child,
-    maildir: PathBuf,
-}
-
-impl SmtpServer {
-    fn start(port: u16, maildir: &Path) -> SmtpServer {
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m aiosmtpd (run scripts/install-tools.sh)");
-        let server = SmtpServer {
-            child,
-            maildir: maildir.to_owned(),
-        };
-        for _ in 0..100 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("aiosmtpd did not start on port {port} (is it installed? scripts/install-tools.sh)");
-    }
-
-    fn delivered(&self) -> Vec<Mail> {
-        maildir_mails(&self.maildir)
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The mails aiosmtpd delivered so far, parsed (`SmtpServer::delivered` gives them raw).
+fn smtp_mails(smtp: &SmtpServer) -> Vec<Mail> {
+    maildir_mails(&smtp.maildir)
 }
 
 fn bind_again(port: u16) -> TcpListener {
@@ -1085,7 +1041,7 @@ fn kill_9_during_an_smtp_session_delivers_the_mail_once_after_restart() {
     let mail = wait_until(
         "the mail after the restart",
         Duration::from_secs(CLAIM_SECS + 90),
-        || smtp.delivered().into_iter().next(),
+        || smtp_mails(&smtp).into_iter().next(),
     );
     eprintln!(
         "delivered {:?} after the restart (a claim lasts {CLAIM_SECS} s)",
@@ -1093,7 +1049,7 @@ fn kill_9_during_an_smtp_session_delivers_the_mail_once_after_restart() {
     );
     assert_eq!(mail.message_id, row.id());
     std::thread::sleep(Duration::from_secs(3));
-    let delivered = smtp.delivered();
+    let delivered = smtp_mails(&smtp);
     assert_eq!(delivered.len(), 1, "delivered once: {delivered:?}");
     let rows = db.outbox();
     assert_eq!(
@@ -1221,7 +1177,7 @@ fn smtp_down_or_silent_does_not_slow_the_forms_and_the_mail_goes_out_when_it_ret
             &format!("the mail of case {case} once SMTP is up"),
             Duration::from_secs(90),
             || {
-                let arrived = arrivals(&up.delivered());
+                let arrived = arrivals(&smtp_mails(up));
                 ours.iter()
                     .all(|id| arrived.contains_key(id))
                     .then_some(arrived)
@@ -1296,7 +1252,7 @@ fn a_hung_smtp_session_times_out_and_the_mail_goes_out_through_the_next_server()
     choose_email_code(&mut later, &later_flow);
     let bound = Duration::from_secs(timeout_secs + 30);
     let delivered = loop {
-        let delivered = smtp.delivered();
+        let delivered = smtp_mails(&smtp);
         if delivered.len() >= 2 {
             eprintln!(
                 "both mails delivered through the new server {:?} after the session hung",

@@ -15,7 +15,11 @@ use app::{
     i18n::{Locale, Msg},
 };
 use axum::{Router, body::Body};
-use common::{TestSesame, signed_in};
+use common::{
+    TestSesame,
+    browser::{csrf, form_action, location, one_at_a_time},
+    signed_in,
+};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use sesame::{
@@ -600,13 +604,6 @@ async fn invitations_are_resent_and_revoked_with_a_reason() {
 
 // ---- Through the router, as a browser without JavaScript. ----
 
-/// Leptos keeps its reactive runtime in process-wide state: renders run one at a time
-/// (see `tests/http.rs`).
-async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
-    static RENDERING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    RENDERING.lock().await
-}
-
 async fn send(router: &Router, request: Request<Body>) -> (Response<Body>, String) {
     let what = format!("{} {}", request.method(), request.uri());
     let limit = std::time::Duration::from_secs(20);
@@ -665,32 +662,6 @@ async fn post_form(
         .body(Body::from(body))
         .expect("request");
     send(router, request).await
-}
-
-fn csrf(html: &str) -> String {
-    let start = html.find("name=\"csrf-token\"").expect("csrf meta");
-    let rest = &html[start..];
-    let at = rest.find("content=\"").expect("content") + 9;
-    rest[at..at + rest[at..].find('"').expect("end")].to_owned()
-}
-
-fn form_action(html: &str, server_fn: &str) -> String {
-    let marker = format!("action=\"/api/{server_fn}");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no form for {server_fn} in {html}"))
-        + 8;
-    let end = html[start..].find('"').expect("end of action");
-    html[start..start + end].to_owned()
-}
-
-fn location(response: &Response<Body>) -> String {
-    response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
 }
 
 #[tokio::test]

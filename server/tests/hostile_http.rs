@@ -17,10 +17,12 @@ use app::{
     i18n::{Locale, Msg},
     policy::PasswordRule,
 };
-use axum::{Router, body::Body};
-use common::TestSesame;
-use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::BodyExt;
+use axum::body::Body;
+use common::{
+    TestSesame,
+    browser::{Browser, attribute, csrf, form_action, location, one_at_a_time},
+};
+use http::{Method, Response, StatusCode, header};
 use sesame::{
     clock::Clock,
     config::Config,
@@ -32,18 +34,8 @@ use sesame::{
     store::{people::Category, roles, sessions},
 };
 use sqlx::Row;
-use tower::ServiceExt;
 
 const PASSWORD: &str = "Vélo-rouge;Marmotte-93";
-
-/// Leptos keeps its reactive runtime in process-wide state, and every `#[tokio::test]`
-/// brings its own tokio runtime: renders from two tests at once sometimes never finish
-/// (about one run in five, the GET of a page waits forever), which cannot happen in the
-/// server's single runtime. These tests therefore render one at a time.
-async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
-    static RENDERING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    RENDERING.lock().await
-}
 
 /// Runs `test` on a fresh Sésame over every engine.
 async fn each_engine<F, Fut>(tune: impl Fn(&mut Config), test: F)
@@ -80,167 +72,6 @@ fn very_lenient(config: &mut Config) {
     lenient(config);
     config.throttle.signin_per_account = 10_000;
     config.throttle.recovery_per_identifier = 10_000;
-}
-
-struct Browser {
-    router: Router,
-    cookies: Vec<(String, String)>,
-    /// The `Host` (and `Origin`) it sends.
-    host: String,
-    /// Sent with every request.
-    extra_headers: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new(router: Router) -> Browser {
-        Browser {
-            router,
-            cookies: Vec::new(),
-            host: "127.0.0.1:3000".into(),
-            extra_headers: Vec::new(),
-        }
-    }
-
-    /// A browser holding this session cookie.
-    fn signed_in(router: Router, session_token: &str) -> Browser {
-        let mut browser = Browser::new(router);
-        browser
-            .cookies
-            .push(("sesame-session".into(), session_token.into()));
-        browser
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn remember(&mut self, response: &Response<Body>) {
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            let Some((pair, _)) = value.to_str().unwrap_or("").split_once(';') else {
-                continue;
-            };
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            self.cookies.retain(|(k, _)| k != name);
-            if !value.is_empty() {
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-
-    async fn send(&mut self, request: Request<Body>) -> (Response<Body>, String) {
-        let what = format!("{} {}", request.method(), request.uri());
-        let limit = std::time::Duration::from_secs(20);
-        let response = tokio::time::timeout(limit, self.router.clone().oneshot(request))
-            .await
-            .unwrap_or_else(|_| panic!("no response to {what} in 20 s"))
-            .expect("response");
-        self.remember(&response);
-        let (parts, body) = response.into_parts();
-        let bytes = tokio::time::timeout(limit, body.collect())
-            .await
-            .unwrap_or_else(|_| panic!("no complete body for {what} in 20 s"))
-            .expect("body")
-            .to_bytes();
-        (
-            Response::from_parts(parts, Body::empty()),
-            String::from_utf8_lossy(&bytes).into_owned(),
-        )
-    }
-
-    fn with_extra_headers(&self, mut request: http::request::Builder) -> http::request::Builder {
-        for (name, value) in &self.extra_headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        request
-    }
-
-    async fn get(&mut self, path: &str) -> (Response<Body>, String) {
-        let request = Request::get(path)
-            .header(header::ACCEPT, "text/html")
-            .header(header::HOST, self.host.as_str())
-            .header(header::COOKIE, self.cookie_header());
-        let request = self
-            .with_extra_headers(request)
-            .body(Body::empty())
-            .expect("request");
-        self.send(request).await
-    }
-
-    /// Posts a form like a browser without JavaScript would.
-    async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> (Response<Body>, String) {
-        self.post_form_with(path, fields, &[]).await
-    }
-
-    async fn post_form_with(
-        &mut self,
-        path: &str,
-        fields: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> (Response<Body>, String) {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let mut request = Request::post(path)
-            .header(header::ACCEPT, "text/html,application/xhtml+xml")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::HOST, self.host.as_str())
-            .header(header::ORIGIN, format!("http://{}", self.host))
-            .header(header::COOKIE, self.cookie_header());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = self
-            .with_extra_headers(request)
-            .body(Body::from(body))
-            .expect("request");
-        self.send(request).await
-    }
-}
-
-fn attribute<'a>(html: &'a str, before: &str, attribute: &str) -> Option<&'a str> {
-    let start = html.find(before)?;
-    let rest = &html[start..];
-    let at = rest.find(&format!("{attribute}=\""))? + attribute.len() + 2;
-    let end = rest[at..].find('"')?;
-    Some(&rest[at..at + end])
-}
-
-fn csrf(html: &str) -> String {
-    attribute(html, "name=\"csrf-token\"", "content")
-        .expect("csrf meta")
-        .to_owned()
-}
-
-fn form_action(html: &str, server_fn: &str) -> String {
-    let marker = format!("action=\"/api/{server_fn}");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no form for {server_fn} in {html}"))
-        + 8;
-    let end = html[start..].find('"').expect("end of action");
-    html[start..start + end].to_owned()
-}
-
-fn location(response: &Response<Body>) -> String {
-    response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
 }
 
 /// The registered server function whose name starts with `name`.

@@ -3,8 +3,9 @@
 
 mod common;
 
-use axum::{Router, body::Body};
-use http::{Request, Response, StatusCode, header};
+use axum::body::Body;
+use common::browser::{Browser, csrf, form_action, location, one_at_a_time};
+use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use sesame::{
     config::Config,
@@ -14,142 +15,6 @@ use sesame::{
 use tower::ServiceExt;
 
 const PASSWORD: &str = "Vélo-rouge;Marmotte-93";
-
-/// Leptos keeps its reactive runtime in process-wide state, and every `#[tokio::test]`
-/// brings its own tokio runtime: renders from two tests at once sometimes never finish
-/// (about one run in five, the GET of a page waits forever), which cannot happen in the
-/// server's single runtime. These tests therefore render one at a time.
-async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
-    static RENDERING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    RENDERING.lock().await
-}
-
-struct Browser {
-    router: Router,
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new(router: Router) -> Browser {
-        Browser {
-            router,
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn remember(&mut self, response: &Response<Body>) {
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            let Some((pair, _)) = value.to_str().unwrap_or("").split_once(';') else {
-                continue;
-            };
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            self.cookies.retain(|(k, _)| k != name);
-            if !value.is_empty() {
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-
-    async fn send(&mut self, request: Request<Body>) -> (Response<Body>, String) {
-        let what = format!("{} {}", request.method(), request.uri());
-        let limit = std::time::Duration::from_secs(20);
-        let response = tokio::time::timeout(limit, self.router.clone().oneshot(request))
-            .await
-            .unwrap_or_else(|_| panic!("no response to {what} in 20 s"))
-            .expect("response");
-        self.remember(&response);
-        let (parts, body) = response.into_parts();
-        let bytes = tokio::time::timeout(limit, body.collect())
-            .await
-            .unwrap_or_else(|_| panic!("no complete body for {what} in 20 s"))
-            .expect("body")
-            .to_bytes();
-        (
-            Response::from_parts(parts, Body::empty()),
-            String::from_utf8_lossy(&bytes).into_owned(),
-        )
-    }
-
-    async fn get(&mut self, path: &str) -> (Response<Body>, String) {
-        let request = Request::get(path)
-            .header(header::ACCEPT, "text/html")
-            .header(header::COOKIE, self.cookie_header())
-            .body(Body::empty())
-            .expect("request");
-        self.send(request).await
-    }
-
-    /// Posts a form like a browser without JavaScript would.
-    async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> (Response<Body>, String) {
-        self.post_form_with(path, fields, &[]).await
-    }
-
-    /// `post_form` with more headers (a proxy's `x-forwarded-for`, say).
-    async fn post_form_with(
-        &mut self,
-        path: &str,
-        fields: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> (Response<Body>, String) {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let mut request = Request::post(path)
-            .header(header::ACCEPT, "text/html,application/xhtml+xml")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::HOST, "127.0.0.1:3000")
-            .header(header::ORIGIN, "http://127.0.0.1:3000")
-            .header(header::COOKIE, self.cookie_header());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        self.send(request.body(Body::from(body)).expect("request"))
-            .await
-    }
-}
-
-fn attribute<'a>(html: &'a str, before: &str, attribute: &str) -> Option<&'a str> {
-    let start = html.find(before)?;
-    let rest = &html[start..];
-    let at = rest.find(&format!("{attribute}=\""))? + attribute.len() + 2;
-    let end = rest[at..].find('"')?;
-    Some(&rest[at..at + end])
-}
-
-fn csrf(html: &str) -> String {
-    attribute(html, "name=\"csrf-token\"", "content")
-        .expect("csrf meta")
-        .to_owned()
-}
-
-fn form_action(html: &str, server_fn: &str) -> String {
-    let marker = format!("action=\"/api/{server_fn}");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no form for {server_fn} in {html}"))
-        + 8;
-    let end = html[start..].find('"').expect("end of action");
-    html[start..start + end].to_owned()
-}
-
-fn location(response: &Response<Body>) -> String {
-    response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
 
 async fn portal() -> (common::TestSesame, Browser) {
     portal_with(|_| {}).await

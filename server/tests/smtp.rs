@@ -4,14 +4,8 @@
 
 mod common;
 
-use std::{
-    net::TcpListener,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
-
 use app::i18n::Locale;
+use common::{process::free_port, smtp::SmtpServer};
 use jiff::SignedDuration;
 use sesame::{
     config::SmtpConfig,
@@ -22,73 +16,6 @@ use sesame::{
     },
     store::outbox,
 };
-
-struct SmtpServer {
-    child: Child,
-    maildir: PathBuf,
-}
-
-impl SmtpServer {
-    fn start(port: u16, maildir: &Path) -> SmtpServer {
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m aiosmtpd (run scripts/install-tools.sh)");
-        let server = SmtpServer {
-            child,
-            maildir: maildir.to_owned(),
-        };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("aiosmtpd did not start on port {port} (is it installed? scripts/install-tools.sh)");
-    }
-
-    /// The messages delivered so far, as raw text.
-    fn delivered(&self) -> Vec<String> {
-        let mut messages = Vec::new();
-        for folder in ["new", "cur"] {
-            if let Ok(entries) = std::fs::read_dir(self.maildir.join(folder)) {
-                for entry in entries.flatten() {
-                    messages.push(std::fs::read_to_string(entry.path()).unwrap_or_default());
-                }
-            }
-        }
-        messages
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 fn decoded_subjects(messages: &[String]) -> Vec<String> {
     messages

@@ -1,7 +1,9 @@
 //! Shared test set-up: stores on every engine, and a Sésame over a temporary folder.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod process;
+pub mod smtp;
 
 use std::{path::PathBuf, sync::Arc};
 
