@@ -181,7 +181,7 @@ pub async fn issue_letters(
             });
         }
         // An activation begun with the previous letter ends here: that letter is revoked.
-        recovery::expire_other_flows(&mut *tx, &person.id, ACTIVATION_KIND, "", now.as_second())
+        recovery::supersede_other_flows(&mut tx, &person.id, ACTIVATION_KIND, "", now.as_second())
             .await?;
         events.push(AuditEvent {
             kind: AuditKind::LetterIssued,

@@ -7,7 +7,10 @@ use crate::{
     error::Result,
     metrics,
     state::Sesame,
-    store::purge::{self, Cutoffs, PurgeReport},
+    store::{
+        flows,
+        purge::{self, Cutoffs, PurgeReport},
+    },
 };
 
 const DAY_SECS: i64 = 24 * 3600;
@@ -17,10 +20,8 @@ const DAY_SECS: i64 = 24 * 3600;
 /// state's meaning can depend on the kind: `identify` is a dead end (an empty identifier)
 /// in password recovery but the live first step of a sign-up.
 fn flow_finished(kind: &str, state: &str) -> bool {
-    const IN_EVERY_KIND: &[&str] = &[
-        "done", "accepted", "enrolled", "found", "shown", "refused", "helpdesk", "enter", "login",
-    ];
-    IN_EVERY_KIND.contains(&state) || (kind == crate::flows::password::KIND && state == "identify")
+    flows::FINISHED_STATES.contains(&state)
+        || (kind == crate::flows::password::KIND && state == "identify")
 }
 
 /// Purges now, by the configured retention, and counts what went in the metrics.

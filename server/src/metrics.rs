@@ -44,6 +44,11 @@ const FAMILIES: &[(&str, &str, &str)] = &[
         "Unfinished flows removed after their expiry by the purge, by kind.",
     ),
     (
+        "sesame_flows_abandoned_total",
+        "counter",
+        "Unfinished flows ended before their expiry, by kind and reason (cancelled by the person, superseded by a newer flow or a helpdesk letter).",
+    ),
+    (
         "sesame_mail_sent_total",
         "counter",
         "Messages handed to the mail transport.",
@@ -165,6 +170,17 @@ pub fn flows_expired(kind: &str, count: u64) {
         vec![("kind", kind.into())],
         count,
     );
+}
+
+/// Unfinished flows ended early: `reason` is `cancelled` or `superseded`.
+pub fn flows_abandoned(kind: &str, reason: &'static str, count: u64) {
+    if count > 0 {
+        add(
+            "sesame_flows_abandoned_total",
+            vec![("kind", kind.into()), ("reason", reason.into())],
+            count,
+        );
+    }
 }
 
 pub fn mail_sent() {

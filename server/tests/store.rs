@@ -11,6 +11,7 @@ use sesame::store::{
     outbox::NewMail,
     people::{self, AccountState, Category, NewPerson},
     purge::{self, Cutoffs, EXPIRED_GRACE_SECS},
+    recovery,
     sessions::{self, NewSession},
     throttle::{self, Rule},
 };
@@ -857,6 +858,114 @@ async fn the_purge_removes_what_ended_and_keeps_what_still_serves() {
             .await
             .expect("purge again");
         assert_eq!(again.total(), 0, "{engine}: a second purge finds nothing");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn superseded_and_cancelled_flows_are_not_counted_as_expired() {
+    each_engine(|store, engine| async move {
+        let id = person(&store, "a").await;
+        let other = person(&store, "b").await;
+        let now = 10_000_000;
+        let later = now + 3_600;
+        for (flow_id, owner, state) in [
+            ("older-tab", &id, "code_sent"),
+            ("done-tab", &id, "done"),
+            ("this-tab", &id, "code_sent"),
+            ("someone-else", &other, "code_sent"),
+            ("cancelled", &id, "check"),
+        ] {
+            let flow = NewFlow {
+                id: flow_id,
+                kind: "password",
+                state,
+                person_id: Some(owner),
+                locale: "fr",
+                binding_hash: "b",
+                expires_at: later,
+                data: "{}",
+            };
+            flows::insert(&store.pool, &flow, now - 100)
+                .await
+                .expect("flow");
+        }
+
+        let mut tx = store.pool.begin().await.expect("begin");
+        let superseded = recovery::supersede_other_flows(&mut tx, &id, "password", "this-tab", now)
+            .await
+            .expect("supersede");
+        tx.commit().await.expect("commit");
+        assert_eq!(
+            superseded, 2,
+            "{engine}: the older tab and the cancelled one"
+        );
+        flows::abandon(&store.pool, "cancelled", flows::Abandoned::Cancelled)
+            .await
+            .expect("abandon");
+
+        let state = |flow_id: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                flows::find(&pool, flow_id, "password")
+                    .await
+                    .expect("find")
+                    .map(|f| (f.state, f.expires_at))
+            }
+        };
+        assert_eq!(
+            state("older-tab").await,
+            Some((flows::SUPERSEDED.to_owned(), now)),
+            "{engine}"
+        );
+        assert_eq!(
+            state("done-tab").await,
+            Some(("done".to_owned(), now)),
+            "{engine}: a finished flow keeps its state and ends"
+        );
+        assert_eq!(
+            state("this-tab").await,
+            Some(("code_sent".to_owned(), later)),
+            "{engine}"
+        );
+        assert_eq!(
+            state("someone-else").await,
+            Some(("code_sent".to_owned(), later)),
+            "{engine}"
+        );
+        assert_eq!(state("cancelled").await, None, "{engine}");
+        assert!(
+            !flows::transition(&store.pool, "older-tab", "code_sent", "x", "{}", now - 1)
+                .await
+                .expect("transition"),
+            "{engine}: a superseded flow takes no step"
+        );
+
+        // Once everything has expired, only the flows nobody finished count as expired.
+        let after = later + EXPIRED_GRACE_SECS + 1;
+        let cutoffs = Cutoffs {
+            now: after,
+            idle_before: after,
+            throttle_before: after,
+            audit_before_ms: 0,
+            mail_before: 0,
+            invitations_before: 0,
+        };
+        let report = purge::purge(&store.pool, &cutoffs, &|_, state| {
+            flows::FINISHED_STATES.contains(&state)
+        })
+        .await
+        .expect("purge");
+        assert_eq!(
+            report.removed.get("flows"),
+            Some(&4),
+            "{engine}: {report:?}"
+        );
+        assert_eq!(
+            report.unfinished_flows_by_kind.get("password"),
+            Some(&2),
+            "{engine}: this tab and someone else's, never finished"
+        );
     })
     .await;
 }

@@ -550,7 +550,7 @@ impl StepContext<'_> {
         .await?;
         if let Some(resumed) = open.into_iter().find(|f| f.id != self.flow.id) {
             flows::rebind(&mut *tx, &resumed.id, &binding_hash).await?;
-            flows::delete(&mut *tx, &self.flow.id).await?;
+            flows::abandon(&mut *tx, &self.flow.id, flows::Abandoned::Superseded).await?;
             self.audit(&mut *tx, Some(&person.id), "resumed").await?;
             tx.commit().await?;
             return Ok(resumed.id);

@@ -158,7 +158,7 @@ async fn change(
         }
         AuthenticatorRequest::Cancel => {
             if let Some(flow) = enrolment(sesame, meta, &person, flow_id.as_deref()).await? {
-                flows::delete(&sesame.store.pool, &flow.id).await?;
+                flows::abandon(&sesame.store.pool, &flow.id, flows::Abandoned::Cancelled).await?;
             }
             AuthenticatorOutcome::Unchanged
         }

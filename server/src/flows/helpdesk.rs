@@ -589,7 +589,7 @@ impl Acting<'_> {
             }
             sessions::delete_all_for(&mut *tx, &person.id).await?;
             recovery::void_verifications(&mut *tx, &person.id, now).await?;
-            recovery::expire_other_flows(&mut *tx, &person.id, PASSWORD_RECOVERY_KIND, "", now)
+            recovery::supersede_other_flows(&mut tx, &person.id, PASSWORD_RECOVERY_KIND, "", now)
                 .await?;
         }
         if !people::issue_provisional(&mut *tx, &person.id, &hash, expires_at, now).await? {
@@ -598,8 +598,8 @@ impl Acting<'_> {
         }
         // The previous letter is revoked: an activation begun with it ends, and an earlier
         // letter still waiting to be shown would print a password that no longer works.
-        recovery::expire_other_flows(&mut *tx, &person.id, ACTIVATION_KIND, "", now).await?;
-        recovery::expire_other_flows(&mut *tx, &person.id, LETTER_KIND, "", now).await?;
+        recovery::supersede_other_flows(&mut tx, &person.id, ACTIVATION_KIND, "", now).await?;
+        recovery::supersede_other_flows(&mut tx, &person.id, LETTER_KIND, "", now).await?;
         flows::insert(
             &mut *tx,
             &NewFlow {

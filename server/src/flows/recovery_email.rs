@@ -177,7 +177,8 @@ async fn change(
                 RecoveryEmailRequest::Code { code } => ctx.check_code(&flow, &code).await?,
                 RecoveryEmailRequest::Resend => ctx.send_code(&flow, read(&flow), true).await?,
                 _ => {
-                    flows::delete(&sesame.store.pool, &flow.id).await?;
+                    flows::abandon(&sesame.store.pool, &flow.id, flows::Abandoned::Cancelled)
+                        .await?;
                     RecoveryEmailOutcome::Unchanged
                 }
             }

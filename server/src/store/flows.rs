@@ -5,6 +5,16 @@ use sqlx::{Any, Executor, FromRow};
 
 use crate::error::Result;
 
+/// The state of a flow a newer one took the place of (see `recovery::supersede_other_flows`).
+pub const SUPERSEDED: &str = "superseded";
+
+/// States in which a flow of any kind has ended for good: completed, refused with nothing
+/// left to do, or superseded. The purge does not count such rows as expired.
+pub const FINISHED_STATES: &[&str] = &[
+    "done", "accepted", "enrolled", "found", "shown", "refused", "helpdesk", "enter", "login",
+    SUPERSEDED,
+];
+
 #[derive(Clone, FromRow)]
 pub struct FlowRow {
     pub id: String,
@@ -180,10 +190,36 @@ pub async fn rebind<'e>(
     Ok(())
 }
 
-pub async fn delete<'e>(db: impl Executor<'e, Database = Any>, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM flows WHERE id = $1")
+/// Why an unfinished flow ended before its expiry (the `reason` of its metric).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abandoned {
+    /// The person cancelled it.
+    Cancelled,
+    /// A newer flow took its place.
+    Superseded,
+}
+
+impl Abandoned {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Abandoned::Cancelled => "cancelled",
+            Abandoned::Superseded => SUPERSEDED,
+        }
+    }
+}
+
+/// Removes an unfinished flow now, and counts it as abandoned.
+pub async fn abandon<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+    why: Abandoned,
+) -> Result<()> {
+    let kind: Option<String> = sqlx::query_scalar("DELETE FROM flows WHERE id = $1 RETURNING kind")
         .bind(id)
-        .execute(db)
+        .fetch_optional(db)
         .await?;
+    if let Some(kind) = kind {
+        crate::metrics::flows_abandoned(&kind, why.as_str(), 1);
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use sqlx::{Any, Executor, FromRow};
 
+use super::flows;
 use crate::error::Result;
 
 #[derive(Clone, FromRow)]
@@ -158,15 +159,35 @@ pub async fn void_verifications<'e>(
     Ok(result.rows_affected())
 }
 
-/// Ends the person's other open recoveries (a second tab, an older attempt).
-pub async fn expire_other_flows<'e>(
-    db: impl Executor<'e, Database = Any>,
+/// Ends the person's other open flows of this kind (a second tab, an older attempt, a
+/// revoked letter's activation). Unfinished ones become `superseded`, so that the purge
+/// does not count them as expired, and are counted as abandoned; finished ones only end.
+pub async fn supersede_other_flows(
+    db: &mut sqlx::AnyConnection,
     person_id: &str,
     kind: &str,
     keep_flow_id: &str,
     now: i64,
 ) -> Result<u64> {
-    let result = sqlx::query(
+    let finished = flows::FINISHED_STATES
+        .iter()
+        .map(|state| format!("'{state}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let superseded = sqlx::query(&format!(
+        "UPDATE flows SET state = '{}', expires_at = $4 \
+         WHERE person_id = $1 AND kind = $2 AND id <> $3 AND expires_at > $4 \
+           AND state NOT IN ({finished})",
+        flows::SUPERSEDED
+    ))
+    .bind(person_id)
+    .bind(kind)
+    .bind(keep_flow_id)
+    .bind(now)
+    .execute(&mut *db)
+    .await?
+    .rows_affected();
+    sqlx::query(
         "UPDATE flows SET expires_at = $4 \
          WHERE person_id = $1 AND kind = $2 AND id <> $3 AND expires_at > $4",
     )
@@ -174,7 +195,8 @@ pub async fn expire_other_flows<'e>(
     .bind(kind)
     .bind(keep_flow_id)
     .bind(now)
-    .execute(db)
+    .execute(&mut *db)
     .await?;
-    Ok(result.rows_affected())
+    crate::metrics::flows_abandoned(kind, flows::Abandoned::Superseded.as_str(), superseded);
+    Ok(superseded)
 }

@@ -204,8 +204,8 @@ impl Request<'_> {
             sessions::delete_others_for(&mut *tx, &self.person.id, &this_session).await?;
         let codes_voided =
             recovery::void_verifications(&mut *tx, &self.person.id, self.now).await?;
-        recovery::expire_other_flows(
-            &mut *tx,
+        recovery::supersede_other_flows(
+            &mut tx,
             &self.person.id,
             PASSWORD_RECOVERY_KIND,
             "",

@@ -1067,7 +1067,7 @@ impl StepContext<'_> {
         }
         let sessions_ended = sessions::delete_all_for(&mut *tx, &person.id).await?;
         let codes_voided = recovery::void_verifications(&mut *tx, &person.id, self.now).await?;
-        recovery::expire_other_flows(&mut *tx, &person.id, KIND, &self.flow.id, self.now).await?;
+        recovery::supersede_other_flows(&mut tx, &person.id, KIND, &self.flow.id, self.now).await?;
         throttle::clear(&mut *tx, &data.account_key).await?;
         audit_request(
             &mut *tx,
