@@ -201,6 +201,14 @@ pub struct AuditLine {
     pub by_other: bool,
 }
 
+impl AuditLine {
+    /// The event's name: the message `audit.<kind>`, or `None` for a kind this version of
+    /// the page does not know (a newer instance's), which then shows its code.
+    pub fn kind_name(&self) -> Option<Msg> {
+        Msg::from_key(&format!("audit.{}", self.kind)).filter(|msg| msg.key().starts_with("audit."))
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonView {
     pub person: PersonSummary,

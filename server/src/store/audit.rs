@@ -6,94 +6,79 @@ use sqlx::{Any, Executor, FromRow};
 
 use crate::error::Result;
 
-/// Kinds of audited events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuditKind {
-    SignInSucceeded,
-    SignInFailed,
-    SignInThrottled,
-    SignedOut,
-    PersonCreated,
-    /// Created by an HR import (`sesame admin import`).
-    PersonImported,
-    /// Updated by an HR import.
-    PersonUpdated,
-    /// A letter with a new provisional password was issued (`sesame admin letters`).
-    LetterIssued,
-    TestMailQueued,
-    /// One activation step's outcome (`detail.step`, `detail.outcome`).
-    Activation,
-    /// A forgot-username attempt (`detail.method`, `detail.outcome`).
-    UsernameRecovery,
-    /// One forgot-password step's outcome (`detail.step`, `detail.outcome`).
-    PasswordRecovery,
-    /// A password change under "My account" (`detail.outcome`).
-    PasswordChanged,
-    /// Sessions ended by their owner under "My account" (`detail.ended`).
-    SessionsEndedByOwner,
-    /// Security questions set up by their owner, or removed by the helpdesk.
-    SecurityQuestions,
-    /// An authenticator app enrolled or removed by its owner (`detail.outcome`).
-    Authenticator,
-    /// A recovery email change, step by step (`detail.outcome`).
-    RecoveryEmail,
-    /// An invitation sent, replaced or revoked by an operator (`detail.outcome`).
-    Invitation,
-    /// One sign-up step's outcome (`detail.step`, `detail.outcome`).
-    SignUp,
-    /// "Can't sign in?": what was sent (`detail.outcome`), never shown to the person.
-    SignInHelp,
-    /// A form refused by the bot check or the per-address limit (`detail.reason`).
-    BotCheckFailed,
-    /// New versions of the terms of use and privacy policy accepted at sign-in.
-    TermsAccepted,
-    /// An account of another system linked or unlinked (`detail.system`, `detail.outcome`).
-    LinkedAccount,
-    /// A new password written to a linked account, or not (`detail.system`, `detail.outcome`).
-    PasswordPush,
-    /// A role granted to a person by an operator (`detail.role`).
-    RoleGranted,
-    /// A role revoked by an operator (`detail.role`).
-    RoleRevoked,
-    /// A helpdesk agent cleared a person's lockouts (`detail.reason`).
-    Unlocked,
-    /// A helpdesk agent ended all of a person's sessions (`detail.reason`).
-    SessionsEnded,
+/// Declares the audited kinds with their stored codes, and the list of them all.
+macro_rules! audit_kinds {
+    ($( $(#[$doc:meta])* $variant:ident => $code:literal, )*) => {
+        /// Kinds of audited events. The page names each by the message `audit.<code>`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum AuditKind {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl AuditKind {
+            pub const ALL: &[AuditKind] = &[$(AuditKind::$variant),*];
+
+            /// The code stored in `audit_events.kind`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditKind::$variant => $code,)*
+                }
+            }
+        }
+    };
 }
 
-impl AuditKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditKind::SignInSucceeded => "sign_in.succeeded",
-            AuditKind::SignInFailed => "sign_in.failed",
-            AuditKind::SignInThrottled => "sign_in.throttled",
-            AuditKind::SignedOut => "sign_out",
-            AuditKind::PersonCreated => "person.created",
-            AuditKind::PersonImported => "person.imported",
-            AuditKind::PersonUpdated => "person.updated",
-            AuditKind::LetterIssued => "letter.issued",
-            AuditKind::TestMailQueued => "mail.test_queued",
-            AuditKind::Activation => "activation",
-            AuditKind::UsernameRecovery => "username_recovery",
-            AuditKind::PasswordRecovery => "password_recovery",
-            AuditKind::PasswordChanged => "password.changed",
-            AuditKind::SessionsEndedByOwner => "sessions.ended",
-            AuditKind::SecurityQuestions => "security_questions",
-            AuditKind::Authenticator => "authenticator",
-            AuditKind::RecoveryEmail => "recovery_email",
-            AuditKind::Invitation => "invitation",
-            AuditKind::SignUp => "sign_up",
-            AuditKind::SignInHelp => "sign_in_help",
-            AuditKind::BotCheckFailed => "bot_check.failed",
-            AuditKind::TermsAccepted => "terms.accepted",
-            AuditKind::LinkedAccount => "linked_account",
-            AuditKind::PasswordPush => "password_push",
-            AuditKind::RoleGranted => "role.granted",
-            AuditKind::RoleRevoked => "role.revoked",
-            AuditKind::Unlocked => "helpdesk.unlocked",
-            AuditKind::SessionsEnded => "helpdesk.sessions_ended",
-        }
-    }
+audit_kinds! {
+    SignInSucceeded => "sign_in.succeeded",
+    SignInFailed => "sign_in.failed",
+    SignInThrottled => "sign_in.throttled",
+    SignedOut => "sign_out",
+    PersonCreated => "person.created",
+    /// Created by an HR import (`sesame admin import`).
+    PersonImported => "person.imported",
+    /// Updated by an HR import.
+    PersonUpdated => "person.updated",
+    /// A letter with a new provisional password was issued (`sesame admin letters`).
+    LetterIssued => "letter.issued",
+    TestMailQueued => "mail.test_queued",
+    /// One activation step's outcome (`detail.step`, `detail.outcome`).
+    Activation => "activation",
+    /// A forgot-username attempt (`detail.method`, `detail.outcome`).
+    UsernameRecovery => "username_recovery",
+    /// One forgot-password step's outcome (`detail.step`, `detail.outcome`).
+    PasswordRecovery => "password_recovery",
+    /// A password change under "My account" (`detail.outcome`).
+    PasswordChanged => "password.changed",
+    /// Sessions ended by their owner under "My account" (`detail.ended`).
+    SessionsEndedByOwner => "sessions.ended",
+    /// Security questions set up by their owner, or removed by the helpdesk.
+    SecurityQuestions => "security_questions",
+    /// An authenticator app enrolled or removed by its owner (`detail.outcome`).
+    Authenticator => "authenticator",
+    /// A recovery email change, step by step (`detail.outcome`).
+    RecoveryEmail => "recovery_email",
+    /// An invitation sent, replaced or revoked by an operator (`detail.outcome`).
+    Invitation => "invitation",
+    /// One sign-up step's outcome (`detail.step`, `detail.outcome`).
+    SignUp => "sign_up",
+    /// "Can't sign in?": what was sent (`detail.outcome`), never shown to the person.
+    SignInHelp => "sign_in_help",
+    /// A form refused by the bot check or the per-address limit (`detail.reason`).
+    BotCheckFailed => "bot_check.failed",
+    /// New versions of the terms of use and privacy policy accepted at sign-in.
+    TermsAccepted => "terms.accepted",
+    /// An account of another system linked or unlinked (`detail.system`, `detail.outcome`).
+    LinkedAccount => "linked_account",
+    /// A new password written to a linked account, or not (`detail.system`, `detail.outcome`).
+    PasswordPush => "password_push",
+    /// A role granted to a person by an operator (`detail.role`).
+    RoleGranted => "role.granted",
+    /// A role revoked by an operator (`detail.role`).
+    RoleRevoked => "role.revoked",
+    /// A helpdesk agent cleared a person's lockouts (`detail.reason`).
+    Unlocked => "helpdesk.unlocked",
+    /// A helpdesk agent ended all of a person's sessions (`detail.reason`).
+    SessionsEnded => "helpdesk.sessions_ended",
 }
 
 pub struct AuditEvent<'a> {
@@ -212,4 +197,22 @@ pub async fn recent<'e>(
         }
     };
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use app::i18n::Msg;
+
+    use super::AuditKind;
+
+    #[test]
+    fn every_kind_is_named_in_the_locales() {
+        for kind in AuditKind::ALL {
+            let key = format!("audit.{}", kind.as_str());
+            assert!(
+                Msg::from_key(&key).is_some(),
+                "{key} is missing from app/locales"
+            );
+        }
+    }
 }

@@ -97,10 +97,14 @@ fn Person(view: PersonView, outcome: Outcome, act: ServerAction<HelpdeskAct>) ->
                 } else {
                     Msg::HelpdeskByPerson
                 });
+                let kind = match e.kind_name() {
+                    Some(name) => t(name).into_any(),
+                    None => view! { <code>{e.kind.clone()}</code> }.into_any(),
+                };
                 view! {
                     <tr>
                         <td>{e.at.clone()}</td>
-                        <td><code>{e.kind.clone()}</code></td>
+                        <td>{kind}</td>
                         <td>{e.outcome.clone()}</td>
                         <td>{by}</td>
                     </tr>
