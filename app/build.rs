@@ -57,7 +57,11 @@ fn main() {
     out.push_str(
         "/// Every text the product shows, by message id (generated from `locales/*.json`).\n",
     );
-    out.push_str("#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]\n");
+    // Debug is written below, by id: a derived one would put every variant's name in the
+    // WASM beside the ids serde already carries.
+    out.push_str(
+        "#[derive(Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]\n",
+    );
     out.push_str("pub enum Msg {\n");
     for key in &keys {
         out.push_str(&format!(
@@ -84,6 +88,9 @@ fn main() {
         ));
     }
     out.push_str("            _ => None,\n        }\n    }\n}\n\n");
+    out.push_str(
+        "impl core::fmt::Debug for Msg {\n    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {\n        f.write_str(self.key())\n    }\n}\n\n",
+    );
     for (lang, table) in &tables {
         out.push_str(&format!(
             "pub(crate) const fn text_{lang}(msg: Msg) -> &'static str {{\n    match msg {{\n"
