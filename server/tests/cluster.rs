@@ -10,8 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::process::{
-    Client, Reply, Server, form_action, free_port, hidden_fields, wait_for_mails,
+use common::{
+    browser::{csrf, form_action},
+    process::{Client, Reply, Server, free_port, hidden_fields, wait_for_mails},
 };
 
 const PASSWORD: &str = "Ancien-mot-de-passe-2024";
@@ -187,7 +188,7 @@ fn recovery_step(client: &mut Client, page: &Reply, fields: &[(&str, &str)]) -> 
 fn sign_in(client: &mut Client, login: &str, password: &str) -> Reply {
     let page = client.get("/signin");
     let action = form_action(&page.body, "sign_in");
-    let csrf = common::process::csrf(&page.body);
+    let csrf = csrf(&page.body);
     client.post_form(
         &action,
         &[("csrf", &csrf), ("login", login), ("password", password)],

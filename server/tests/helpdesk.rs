@@ -17,11 +17,10 @@ use app::{
 use axum::{Router, body::Body};
 use common::{
     TestSesame,
-    browser::{csrf, form_action, location, one_at_a_time},
+    browser::{csrf, form_action, location, one_at_a_time, send},
     signed_in,
 };
 use http::{Request, Response, StatusCode, header};
-use http_body_util::BodyExt;
 use sesame::{
     flows::{helpdesk::HelpdeskConsole, questions::QuestionsFlow},
     http::{leptos_options, router},
@@ -33,7 +32,6 @@ use sesame::{
         throttle::{self, Rule},
     },
 };
-use tower::ServiceExt;
 
 fn meta(session: Option<&str>) -> RequestMeta {
     RequestMeta {
@@ -603,25 +601,6 @@ async fn invitations_are_resent_and_revoked_with_a_reason() {
 }
 
 // ---- Through the router, as a browser without JavaScript. ----
-
-async fn send(router: &Router, request: Request<Body>) -> (Response<Body>, String) {
-    let what = format!("{} {}", request.method(), request.uri());
-    let limit = std::time::Duration::from_secs(20);
-    let response = tokio::time::timeout(limit, router.clone().oneshot(request))
-        .await
-        .unwrap_or_else(|_| panic!("no response to {what} in 20 s"))
-        .expect("response");
-    let (parts, body) = response.into_parts();
-    let bytes = tokio::time::timeout(limit, body.collect())
-        .await
-        .unwrap_or_else(|_| panic!("no complete body for {what} in 20 s"))
-        .expect("body")
-        .to_bytes();
-    (
-        Response::from_parts(parts, Body::empty()),
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
-}
 
 /// A browser's cookies: its device, its language (English), and a session if any.
 fn cookies(session: Option<&str>) -> String {

@@ -17,6 +17,27 @@ pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
     RENDERING.lock().await
 }
 
+/// Calls the router and reads the whole answer, each within 20 s (a render that hangs fails
+/// the test rather than the run); answers the response (its body taken out) and the body.
+pub async fn send(router: &Router, request: Request<Body>) -> (Response<Body>, String) {
+    let what = format!("{} {}", request.method(), request.uri());
+    let limit = std::time::Duration::from_secs(20);
+    let response = tokio::time::timeout(limit, router.clone().oneshot(request))
+        .await
+        .unwrap_or_else(|_| panic!("no response to {what} in 20 s"))
+        .expect("response");
+    let (parts, body) = response.into_parts();
+    let bytes = tokio::time::timeout(limit, body.collect())
+        .await
+        .unwrap_or_else(|_| panic!("no complete body for {what} in 20 s"))
+        .expect("body")
+        .to_bytes();
+    (
+        Response::from_parts(parts, Body::empty()),
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
 /// A browser: keeps the cookies the router sets and sends them back.
 pub struct Browser {
     pub router: Router,
@@ -79,23 +100,9 @@ impl Browser {
     /// Sends `request` as it is (no cookie, host or extra header added) and keeps the
     /// cookies of the answer; answers the response (its body taken out) and the body.
     pub async fn send(&mut self, request: Request<Body>) -> (Response<Body>, String) {
-        let what = format!("{} {}", request.method(), request.uri());
-        let limit = std::time::Duration::from_secs(20);
-        let response = tokio::time::timeout(limit, self.router.clone().oneshot(request))
-            .await
-            .unwrap_or_else(|_| panic!("no response to {what} in 20 s"))
-            .expect("response");
+        let (response, body) = send(&self.router, request).await;
         self.remember(&response);
-        let (parts, body) = response.into_parts();
-        let bytes = tokio::time::timeout(limit, body.collect())
-            .await
-            .unwrap_or_else(|_| panic!("no complete body for {what} in 20 s"))
-            .expect("body")
-            .to_bytes();
-        (
-            Response::from_parts(parts, Body::empty()),
-            String::from_utf8_lossy(&bytes).into_owned(),
-        )
+        (response, body)
     }
 
     pub fn with_extra_headers(
@@ -180,7 +187,8 @@ pub fn form_action(html: &str, server_fn: &str) -> String {
         .unwrap_or_else(|| panic!("no form for {server_fn} in {html}"))
         + 8;
     let end = html[start..].find('"').expect("end of action");
-    html[start..start + end].to_owned()
+    // Decoded as the browser would before posting to it.
+    html[start..start + end].replace("&amp;", "&")
 }
 
 /// Where a redirect sends the browser; empty if it is not one.

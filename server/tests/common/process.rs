@@ -269,26 +269,6 @@ impl Client {
     }
 }
 
-/// The page's CSRF token (the `csrf-token` meta element).
-pub fn csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf-token\"").expect("csrf meta");
-    let rest = &html[at..];
-    let start = rest.find("content=\"").expect("content") + 9;
-    let end = rest[start..].find('"').expect("end of token");
-    rest[start..start + end].to_owned()
-}
-
-/// The action of the form that posts to the server function `server_fn`.
-pub fn form_action(html: &str, server_fn: &str) -> String {
-    let marker = format!("action=\"/api/{server_fn}");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no form for {server_fn} in {html}"))
-        + 8;
-    let end = html[start..].find('"').expect("end of action");
-    html[start..start + end].replace("&amp;", "&")
-}
-
 /// A message the file transport wrote.
 #[derive(Debug)]
 pub struct Mail {
