@@ -205,7 +205,7 @@ impl AuditLine {
     /// The event's name: the message `audit.<kind>`, or `None` for a kind this version of
     /// the page does not know (a newer instance's), which then shows its code.
     pub fn kind_name(&self) -> Option<Msg> {
-        Msg::from_key(&format!("audit.{}", self.kind)).filter(|msg| msg.key().starts_with("audit."))
+        Msg::from_key(&format!("audit.{}", self.kind))
     }
 }
 
