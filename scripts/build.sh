@@ -7,6 +7,6 @@ bash scripts/install-tools.sh
 eval "$(scripts/leptos-env)"
 # npm's wasm-opt (binaryen 132) first: Debian's is too old (see BUILD.md).
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-# --split: each page's code is a WASM chunk of its own, loaded when the page is first
-# shown (app/src/routes.rs).
+# --split: each area's pages (account, helpdesk, recovery...) are a WASM chunk of their own,
+# loaded when one of them is first shown (app/src/routes.rs).
 cargo leptos build --release --split

@@ -30,8 +30,8 @@ cargo test --workspace --no-run
 timeout --kill-after=10 1500 cargo test --workspace 2>&1 | tee "$log_dir/cargo.log"
 
 step "release build"
-# --split: each page's code is a WASM chunk of its own, loaded when the page is first
-# shown (app/src/routes.rs).
+# --split: each area's pages (account, helpdesk, recovery...) are a WASM chunk of their own,
+# loaded when one of them is first shown (app/src/routes.rs).
 cargo leptos build --release --split
 
 step "end-to-end ($LEPTOS_END2END_CMD in $LEPTOS_END2END_DIR)"
