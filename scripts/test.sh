@@ -31,8 +31,10 @@ timeout --kill-after=10 1500 cargo test --workspace 2>&1 | tee "$log_dir/cargo.l
 
 step "release build"
 # --split: each area's pages (account, helpdesk, recovery...) are a WASM chunk of their own,
-# loaded when one of them is first shown (app/src/routes.rs).
-cargo leptos build --release --split
+# loaded when one of them is first shown (app/src/routes.rs). --precompress: every file of the
+# site gets a .br (quality 11) and a .gz beside it, which the server sends as they are
+# instead of compressing each response itself at a lower quality.
+cargo leptos build --release --split --precompress
 
 step "end-to-end ($LEPTOS_END2END_CMD in $LEPTOS_END2END_DIR)"
 (cd "$LEPTOS_END2END_DIR" && $LEPTOS_END2END_CMD) 2>&1 | tee "$log_dir/e2e.log"
