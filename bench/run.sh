@@ -343,10 +343,14 @@ if command -v wrk >/dev/null; then
     "$(calc '%.0f' 'a' a="$static_rps")/s, p50 $static_p50 ms, p99 $static_p99 ms" "—" "the 100 % below"
   for page in / /forgot-password; do
     wrk_run "$base$page" "page${page//\//-}"
-    page_bytes=$(curl -fs "$base$page" | wc -c)
+    curl -fs "$base$page" -o "$work/page.html" || true
+    page_bytes=$(wc -c <"$work/page.html")
+    # The WASM files the page asks the browser to fetch early: the main module and those
+    # of the lazily loaded area the page belongs to (app/src/routes.rs).
+    page_preloads=$(grep -o 'rel="preload"' "$work/page.html" | wc -l || true)
     verdict_ratio=$(meets "$(calc '%.3f' 'a/b' a="$rps" b="$static_rps")" '>=' 0.5)
     verdict_p99=$(meets "$p99" '<=' 25)
-    row P2 "server-rendered \`$page\` ($page_bytes bytes), same conditions: pages/s vs the static file's, p50 / p99${wrk_note:+; $wrk_note}" \
+    row P2 "server-rendered \`$page\` ($page_bytes bytes, $page_preloads preload links), same conditions: pages/s vs the static file's, p50 / p99${wrk_note:+; $wrk_note}" \
       "$(calc '%.0f' 'a' a="$rps")/s, p50 $p50 ms, p99 $p99 ms" "≥ 50 % of static, p99 ≤ 25 ms" \
       "$(calc '%.0f' '100*a/b' a="$rps" b="$static_rps") % · $verdict_ratio; p99 $verdict_p99"
   done
