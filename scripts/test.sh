@@ -30,10 +30,7 @@ cargo test --workspace --no-run
 timeout --kill-after=10 1500 cargo test --workspace 2>&1 | tee "$log_dir/cargo.log"
 
 step "release build"
-# --split: each area's pages (account, helpdesk, recovery...) are a WASM chunk of their own,
-# loaded when one of them is first shown (app/src/routes.rs). --precompress: every file of the
-# site gets a .br (quality 11) and a .gz beside it, which the server sends as they are
-# instead of compressing each response itself at a lower quality.
+# The release build of scripts/build.sh, whose comment says why these flags.
 cargo leptos build --release --split --precompress
 
 step "end-to-end ($LEPTOS_END2END_CMD in $LEPTOS_END2END_DIR)"
