@@ -1,0 +1,44 @@
+/**
+ * Every page names, in its HTML, the WASM chunks its area needs (`<link rel="preload">`),
+ * so a phone fetches them in parallel with the main module instead of one after the other
+ * once it runs. The server used to drop them now and then (the lookup of the split manifest
+ * depended on which thread resumed the render; server/src/http/chunk_preloads.rs): many
+ * pages at once, as a busy morning brings, must all carry the same links.
+ */
+import { expect, test } from './support';
+
+const PAGES = ['/forgot-password', '/signin', '/activate', '/signup'];
+const AT_ONCE = 24;
+
+function wasmPreloads(html: string): string[] {
+  const links = html.match(/<link\b[^>]*rel="preload"[^>]*>/g) ?? [];
+  return links
+    .map((link) => /href="([^"]+\.wasm)"/.exec(link)?.[1])
+    .filter((href): href is string => href !== undefined)
+    .sort();
+}
+
+test('each page preloads its area’s WASM chunks, every time', async ({ request, mode }) => {
+  test.skip(mode === 'nojs', 'about the HTML the server sends: one run is enough');
+  for (const path of PAGES) {
+    const bodies = await Promise.all(
+      Array.from({ length: AT_ONCE }, async () => {
+        const response = await request.get(path);
+        expect(response.status(), `HTTP status of ${path}`).toBe(200);
+        return response.text();
+      }),
+    );
+    const first = wasmPreloads(bodies[0]);
+    // The main module and at least one chunk of the page's area.
+    expect(first.length, `${path}: WASM preloads ${JSON.stringify(first)}`).toBeGreaterThan(1);
+    expect(new Set(first).size, `${path}: a WASM preload named twice`).toBe(first.length);
+    bodies.forEach((body, i) => {
+      expect(wasmPreloads(body), `${path}, response ${i + 1} of ${AT_ONCE}`).toEqual(first);
+    });
+    // Each one names a file the server has.
+    for (const href of first) {
+      const response = await request.head(href);
+      expect(response.status(), `HEAD ${href}`).toBe(200);
+    }
+  }
+});
