@@ -214,52 +214,6 @@ async fn throttle_locks_after_the_limit_and_releases_by_itself() {
 }
 
 #[tokio::test]
-async fn the_standing_of_several_keys_is_read_at_once() {
-    each_engine(|store, engine| async move {
-        let rule = Rule {
-            limit: 2,
-            window_secs: 900,
-            lockout_secs: 600,
-        };
-        let (counted, locked, clean) = ("signin:login:a", "signin:ip:2", "signin:login:b");
-        throttle::record_failure(&store.pool, counted, rule, 1_000)
-            .await
-            .expect("counted");
-        for at in [1_000, 1_010] {
-            throttle::record_failure(&store.pool, locked, rule, at)
-                .await
-                .expect("locked");
-        }
-
-        let standing = throttle::standing(&store.pool, &[counted, locked, clean], 1_100)
-            .await
-            .expect("standing");
-        assert_eq!(standing.locked_for(), Some(510), "{engine}");
-        assert!(standing.has_failures(counted), "{engine}");
-        assert!(!standing.has_failures(clean), "{engine}");
-        assert!(
-            !standing.has_failures(locked),
-            "{engine}: locked, not counting"
-        );
-
-        let standing = throttle::standing(&store.pool, &[counted, clean], 1_100)
-            .await
-            .expect("standing");
-        assert_eq!(standing.locked_for(), None, "{engine}");
-        // After the lock the key counts again from nothing.
-        let standing = throttle::standing(&store.pool, &[locked], 1_700)
-            .await
-            .expect("standing");
-        assert_eq!(standing.locked_for(), None, "{engine}: lock ended");
-        let none = throttle::standing(&store.pool, &[], 1_100)
-            .await
-            .expect("no keys");
-        assert_eq!(none.locked_for(), None, "{engine}");
-    })
-    .await;
-}
-
-#[tokio::test]
 async fn concurrent_failures_are_all_counted() {
     each_engine(|store, engine| async move {
         let rule = Rule {

@@ -485,8 +485,8 @@ impl StepContext<'_> {
             sesame.key.keyed_hash("throttle", &data.login)
         );
         let ip_key = format!("activation:ip:{}", throttle::address(self.meta.client_ip));
-        let standing = throttle::standing(pool, &[&login_key, &ip_key], self.now).await?;
-        if let Some(seconds) = standing.locked_for() {
+        let locked = throttle::locked_for_any(pool, &[&login_key, &ip_key], self.now).await?;
+        if let Some(seconds) = locked {
             self.audit(pool, None, "throttled").await?;
             return self.refuse(data, throttled(seconds)).await;
         }
@@ -519,9 +519,7 @@ impl StepContext<'_> {
             };
             return self.refuse(data, error).await;
         };
-        if standing.has_failures(&login_key) {
-            throttle::clear(pool, &login_key).await?;
-        }
+        throttle::clear(pool, &login_key).await?;
         if person
             .provisional_expires_at
             .is_some_and(|expires| expires <= self.now)

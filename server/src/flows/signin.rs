@@ -163,8 +163,8 @@ async fn sign_in(
     let (login_key, ip_key) = throttle_keys(sesame, &login, meta);
     let limits = &sesame.config.throttle;
 
-    let standing = throttle::standing(pool, &[&login_key, &ip_key], now).await?;
-    if let Some(seconds) = standing.locked_for() {
+    let locked = throttle::locked_for_any(pool, &[&login_key, &ip_key], now).await?;
+    if let Some(seconds) = locked {
         audit_request(
             pool,
             sesame,
@@ -210,11 +210,7 @@ async fn sign_in(
     let verified = sesame.hasher.verify(stored_hash, checked_password).await? && acceptable;
 
     if let (true, Some(person)) = (verified, usable) {
-        // Only when failures were counted: the delete takes SQLite's write lock, which
-        // every sign-in's session insert then waits for.
-        if standing.has_failures(&login_key) {
-            throttle::clear(pool, &login_key).await?;
-        }
+        throttle::clear(pool, &login_key).await?;
         if let Some(flow_id) = terms_pending(sesame, meta, person).await? {
             return Ok(SignInOutcome::TermsRequired { flow_id });
         }

@@ -160,8 +160,8 @@ async fn submit(sesame: &Sesame, meta: &RequestMeta, form: ForgotUsernameForm) -
         sesame.key.keyed_hash("throttle", &identifier)
     );
     let ip_key = format!("username:ip:{}", throttle::address(meta.client_ip));
-    let standing = throttle::standing(pool, &[&id_key, &ip_key], now).await?;
-    if let Some(seconds) = standing.locked_for() {
+    let locked = throttle::locked_for_any(pool, &[&id_key, &ip_key], now).await?;
+    if let Some(seconds) = locked {
         audit_request(
             pool,
             sesame,
@@ -226,9 +226,7 @@ async fn submit(sesame: &Sesame, meta: &RequestMeta, form: ForgotUsernameForm) -
         return record(sesame, meta, &data, REFUSED, None, now).await;
     };
 
-    if standing.has_failures(&id_key) {
-        throttle::clear(pool, &id_key).await?;
-    }
+    throttle::clear(pool, &id_key).await?;
     let locale = Locale::from_code(&person.language).unwrap_or(meta.locale);
     let address = person
         .recovery_email

@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Executor, FromRow};
 
-use super::placeholders;
 use crate::error::{Error, Result};
 
 /// Kinds of people; the institution's rules (recovery methods, mailbox) depend on it.
@@ -194,6 +193,14 @@ pub async fn count<'e>(db: impl Executor<'e, Database = Any>) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM people")
         .fetch_one(db)
         .await?)
+}
+
+/// `$first, $first+1, ...`: `count` numbered placeholders for an `IN (...)` list or a row.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What an HR import needs to know of a person already there.

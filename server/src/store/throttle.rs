@@ -43,56 +43,18 @@ pub fn address(ip: IpAddr) -> String {
     }
 }
 
-/// What the table holds for some keys, read in one query before an attempt.
-#[derive(Debug, Default)]
-pub struct Standing {
-    locked_secs: Option<i64>,
-    counted: Vec<String>,
-}
-
-impl Standing {
-    /// Seconds left on the longest lock among the keys, if one is locked.
-    pub fn locked_for(&self) -> Option<i64> {
-        self.locked_secs
-    }
-
-    /// Whether failures are being counted for `key` (a success then forgets them).
-    pub fn has_failures(&self, key: &str) -> bool {
-        self.counted.iter().any(|k| k == key)
-    }
-}
-
-/// Reads the keys' locks and counters at once; each locked key counts as a throttle hit in
-/// the metrics.
-pub async fn standing(pool: &AnyPool, keys: &[&str], now: i64) -> Result<Standing> {
-    let mut standing = Standing::default();
-    if keys.is_empty() {
-        return Ok(standing);
-    }
-    let sql = format!(
-        "SELECT key, locked_until FROM throttle WHERE key IN ({})",
-        super::placeholders(1, keys.len())
-    );
-    let rows: Vec<(String, i64)> = keys
-        .iter()
-        .fold(sqlx::query_as(&sql), |query, key| query.bind(*key))
-        .fetch_all(pool)
-        .await?;
-    for (key, locked_until) in rows {
-        if locked_until > now {
-            crate::metrics::throttle_hit(&key);
-            standing.locked_secs = standing.locked_secs.max(Some(locked_until - now));
-        } else {
-            standing.counted.push(key);
-        }
-    }
-    Ok(standing)
-}
-
 /// Seconds left on the longest lock among `keys`, if any is locked: the check before an
-/// attempt.
+/// attempt, so each locked key counts as a throttle hit in the metrics.
 pub async fn locked_for_any(pool: &AnyPool, keys: &[&str], now: i64) -> Result<Option<i64>> {
-    Ok(standing(pool, keys, now).await?.locked_for())
+    let mut longest = None;
+    for key in keys {
+        let left = locked_for(pool, key, now).await?;
+        if left.is_some() {
+            crate::metrics::throttle_hit(key);
+        }
+        longest = longest.max(left);
+    }
+    Ok(longest)
 }
 
 /// Counts one failure on every key; answers the lock's length if one of them locks.
