@@ -6,7 +6,7 @@
 //! the request's root only because creating it made it current on the thread, and only
 //! until another request's render starts on the same worker thread or tokio resumes this
 //! one on another. Under load, a page then went out without its chunk preloads or with
-//! another page's as well (`/forgot-password`, 24 at once: 1, 27 or 53 to 157 preload
+//! another page's as well (`/forgot-password`, 16 at once: 1, 27 or 53 to 157 preload
 //! links instead of 27 each), so phones fetched the area's chunks late, one after the other.
 //!
 //! The page context (run inside the render's root owner) records that owner in a slot this
