@@ -1,9 +1,10 @@
 /**
  * Every page names, in its HTML, the WASM chunks its area needs (`<link rel="preload">`),
  * so a phone fetches them in parallel with the main module instead of one after the other
- * once it runs. The server used to drop them now and then (the lookup of the split manifest
- * depended on which thread resumed the render; server/src/http/chunk_preloads.rs): many
- * pages at once, as a busy morning brings, must all carry the same links.
+ * once it runs. Under load the server used to drop them, or add another response's (the
+ * links were registered through whichever render the thread had current;
+ * server/src/http/render_owner.rs): many pages at once, as a busy morning brings, must all
+ * carry the same links.
  */
 import { expect, test } from './support';
 
