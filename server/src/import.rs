@@ -642,7 +642,7 @@ async fn import_batch(
     }
 
     let now = sesame.clock.now_secs();
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::begin(pool).await?;
     let created = people::insert_imported(&mut tx, &creations, now).await?;
     if created.len() != creations.len() {
         // Someone created one of these logins since we looked: start over rather than

@@ -79,7 +79,7 @@ pub async fn invite_because(
     let token = random_token();
     let id = new_id();
     let expires_at = now + sesame.config.signup.invitation_valid_days * 86_400;
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::begin(pool).await?;
     let replaced = invitations::insert(
         &mut tx,
         &NewInvitation {
@@ -212,7 +212,7 @@ pub async fn revoke_because(
     reason: Option<&str>,
 ) -> Result<u64> {
     let email = canonical_address(email);
-    let mut tx = sesame.store.pool.begin().await?;
+    let mut tx = crate::store::begin(&sesame.store.pool).await?;
     let revoked = invitations::revoke(&mut *tx, &email, sesame.clock.now_secs()).await?;
     if revoked > 0 {
         audit::record(

@@ -167,7 +167,7 @@ pub async fn issue_letters(
         source,
     })?;
 
-    let mut tx = pool.begin().await.map_err(Error::from)?;
+    let mut tx = crate::store::begin(pool).await?;
     let mut events = Vec::with_capacity(letters.len());
     for (letter, hash) in letters.iter().zip(&hashes) {
         let person = &letter.recipient;

@@ -162,7 +162,7 @@ pub async fn create_person(
         .as_deref()
         .map(str::trim)
         .filter(|e| !e.is_empty());
-    let mut tx = sesame.store.pool.begin().await.map_err(Error::from)?;
+    let mut tx = crate::store::begin(&sesame.store.pool).await?;
     people::insert(
         &mut *tx,
         &NewPerson {

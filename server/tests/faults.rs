@@ -1307,6 +1307,10 @@ fn proxied_postgres(name: &str) -> Option<ProxiedSite> {
     Some(ProxiedSite { site, proxy })
 }
 
+/// Sessions of the test's database sitting inside a transaction between statements.
+const IDLE_IN_TRANSACTION: &str = "SELECT COUNT(*) FROM pg_stat_activity \
+     WHERE datname = current_database() AND state LIKE 'idle in transaction%'";
+
 /// A recovery of Marie's at the new password step, in `browser`.
 fn recovery_at_new_password(server: &Server, site: &Site, db: &Db) -> (Client, String) {
     let mut browser = server.client();
@@ -1776,6 +1780,19 @@ fn database_that_stops_answering_mid_request_gets_503_not_a_hang() {
         wait_until("the database again", Duration::from_secs(60), || {
             healthy(port).then_some(())
         });
+        // Nothing the cut-off request began may stay open on a pooled connection: the
+        // statements run on it later would hold their locks and never be committed.
+        let settled = Instant::now();
+        let mut left_open = db.count(IDLE_IN_TRANSACTION);
+        while left_open > 0 && settled.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+            left_open = db.count(IDLE_IN_TRANSACTION);
+        }
+        assert_eq!(
+            left_open, 0,
+            "frozen after the reset's {what}: connections left inside a transaction after the \
+             database came back"
+        );
         let done = db.flow_state(&flow).as_deref() == Some("done");
         let changed = db.password_hash(LOGIN) != hash_before;
         let noticed = notices(&db) > notices_before;

@@ -573,7 +573,7 @@ async fn twenty_concurrent_uses_of_one_code_give_one_success() {
             let pool = store.pool.clone();
             let flow_id = flow_id.clone();
             tokio::spawn(async move {
-                let mut tx = pool.begin().await?;
+                let mut tx = sesame::store::begin(&pool).await?;
                 if !verifications::consume(&mut *tx, "code", 1_001, 5).await? {
                     tx.rollback().await?;
                     return Ok::<bool, sesame::error::Error>(false);
@@ -891,7 +891,7 @@ async fn superseded_and_cancelled_flows_are_not_counted_as_expired() {
                 .expect("flow");
         }
 
-        let mut tx = store.pool.begin().await.expect("begin");
+        let mut tx = sesame::store::begin(&store.pool).await.expect("begin");
         let superseded = recovery::supersede_other_flows(&mut tx, &id, "password", "this-tab", now)
             .await
             .expect("supersede");

@@ -241,7 +241,7 @@ async fn change_role(config: Config, login: &str, role: &str, grant: bool) -> Re
         ));
     }
     let actor = operator();
-    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    let mut tx = crate::store::begin(pool).await.map_err(|e| e.to_string())?;
     let changed = if grant {
         roles::grant(&mut *tx, &person.id, role, &actor, sesame.clock.now_secs()).await
     } else {
@@ -529,7 +529,9 @@ async fn send_test_mail(config: Config, to: &str, language: &str) -> Result<(), 
     let institution = sesame.config.institution().name.get(locale).to_owned();
     let mail = templates::test_message(locale, &institution);
     let now = sesame.clock.now_secs();
-    let mut tx = sesame.store.pool.begin().await.map_err(|e| e.to_string())?;
+    let mut tx = crate::store::begin(&sesame.store.pool)
+        .await
+        .map_err(|e| e.to_string())?;
     let id = sesame
         .outbox
         .enqueue(&mut *tx, to, &mail, now)

@@ -535,7 +535,7 @@ impl StepContext<'_> {
         }
 
         let binding_hash = binding(sesame, self.meta);
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::store::begin(pool).await?;
         // An unfinished activation of this person resumes where it was, in this browser.
         let open = flows::find_open_for_person(
             &mut *tx,
@@ -650,7 +650,7 @@ impl StepContext<'_> {
         if self.current() == next.code() {
             data.notice = Some(Msg::ActivationMailSentAgain);
         }
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::store::begin(pool).await?;
         verifications::replace(
             &mut tx,
             &NewVerification {
@@ -720,7 +720,7 @@ impl StepContext<'_> {
             _ => ActivationStep::Mailbox,
         };
         let pool = &self.sesame.store.pool;
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::store::begin(pool).await?;
         if self.advance(&mut tx, back, &data).await? {
             self.audit(&mut *tx, Some(&person.id), "change_address")
                 .await?;
@@ -805,7 +805,7 @@ impl StepContext<'_> {
             RECOVERY => ActivationStep::Charter,
             _ => ActivationStep::NewPassword,
         };
-        let mut tx = sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&sesame.store.pool).await?;
         if !verifications::consume(&mut *tx, verification_id, self.now, max).await? {
             tx.rollback().await?;
             return Ok(None);
@@ -855,7 +855,7 @@ impl StepContext<'_> {
                 .await;
         }
         let version = &self.sesame.config.activation.charter_version;
-        let mut tx = self.sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.sesame.store.pool).await?;
         if self
             .advance(&mut tx, ActivationStep::Directory, &data)
             .await?
@@ -895,7 +895,7 @@ impl StepContext<'_> {
             Some(_) => ActivationStep::Mailbox,
             None => ActivationStep::NewPassword,
         };
-        let mut tx = self.sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.sesame.store.pool).await?;
         if self.advance(&mut tx, next, &data).await? {
             people::set_directory_consent(&mut *tx, &person.id, consent, self.now).await?;
             let outcome = if consent {
@@ -954,7 +954,7 @@ impl StepContext<'_> {
                     .await;
             }
         }
-        let mut tx = self.sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.sesame.store.pool).await?;
         if self
             .advance(&mut tx, ActivationStep::NewPassword, &data)
             .await?
@@ -1027,7 +1027,7 @@ impl StepContext<'_> {
                 .await;
         }
         let hash = sesame.hasher.hash(password).await?;
-        let mut tx = sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&sesame.store.pool).await?;
         let moved = self.advance(&mut tx, ActivationStep::Done, &data).await?;
         if moved {
             if !people::activate(&mut *tx, &person.id, &hash, self.now).await? {

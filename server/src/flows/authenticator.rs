@@ -227,7 +227,7 @@ async fn confirm(
         });
     };
     let resealed = sealed::seal(&sesame.key, SEAL_PURPOSE, &person.id, &secret)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::begin(pool).await?;
     if !flows::transition(&mut *tx, &flow.id, "scanning", "enrolled", "{}", now).await? {
         // Confirmed by a concurrent request already.
         tx.rollback().await?;
@@ -255,7 +255,7 @@ async fn remove(
     meta: &RequestMeta,
     person: &PersonRow,
 ) -> Result<AuthenticatorOutcome> {
-    let mut tx = sesame.store.pool.begin().await?;
+    let mut tx = crate::store::begin(&sesame.store.pool).await?;
     if !authenticators::remove(&mut *tx, &person.id).await? {
         tx.rollback().await?;
         return Ok(AuthenticatorOutcome::Unchanged);

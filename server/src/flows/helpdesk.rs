@@ -513,7 +513,7 @@ impl Acting<'_> {
     async fn disable_questions(&self, person: &PersonRow) -> Result<ActOutcome> {
         let sesame = self.sesame;
         let ip = self.meta.client_ip.to_string();
-        let mut tx = sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&sesame.store.pool).await?;
         let removed = questions::remove_all(&mut *tx, &person.id).await?;
         if removed == 0 {
             tx.rollback().await?;
@@ -544,7 +544,7 @@ impl Acting<'_> {
     async fn end_sessions(&self, person: &PersonRow) -> Result<ActOutcome> {
         let sesame = self.sesame;
         let ip = self.meta.client_ip.to_string();
-        let mut tx = sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&sesame.store.pool).await?;
         let ended = sessions::delete_all_for(&mut *tx, &person.id).await?;
         let detail = json!({ "outcome": "ended", "sessions": ended, "reason": self.reason });
         let event = self.event(AuditKind::SessionsEnded, Some(&person.id), &ip, detail);
@@ -581,7 +581,7 @@ impl Acting<'_> {
             expires_at,
         };
         let ip = self.meta.client_ip.to_string();
-        let mut tx = sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&sesame.store.pool).await?;
         if was_active {
             if !people::return_to_pending(&mut *tx, &person.id, now).await? {
                 tx.rollback().await?;

@@ -234,7 +234,7 @@ async fn save(
             answer_hash: sesame.hasher.hash(&answer).await?,
         });
     }
-    let mut tx = sesame.store.pool.begin().await?;
+    let mut tx = crate::store::begin(&sesame.store.pool).await?;
     questions::replace(&mut tx, &person.id, &answers, now).await?;
     audit_request(
         &mut *tx,
@@ -252,7 +252,7 @@ async fn save(
 /// The helpdesk's "disable the questions" (seed 000): removes them all, audited with the
 /// agent and the reason. Answers how many there were.
 pub async fn remove(sesame: &Sesame, person_id: &str, actor: &str, reason: &str) -> Result<u64> {
-    let mut tx = sesame.store.pool.begin().await?;
+    let mut tx = crate::store::begin(&sesame.store.pool).await?;
     let removed = questions::remove_all(&mut *tx, person_id).await?;
     audit::record(
         &mut *tx,

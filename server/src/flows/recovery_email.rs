@@ -333,7 +333,7 @@ impl Context<'_> {
         }
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let minutes = config.code_valid_minutes;
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::store::begin(pool).await?;
         verifications::replace(
             &mut tx,
             &NewVerification {
@@ -436,7 +436,7 @@ impl Context<'_> {
     ) -> Result<RecoveryEmailOutcome> {
         let sesame = self.sesame;
         let max = sesame.config.recovery.max_code_attempts;
-        let mut tx = sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&sesame.store.pool).await?;
         if !verifications::consume(&mut *tx, verification_id, self.now, max).await? {
             tx.rollback().await?;
             return Ok(RecoveryEmailOutcome::Unchanged);

@@ -404,7 +404,7 @@ async fn accept_terms(
         return Ok(Some(SignInOutcome::TermsRequired { flow_id: flow.id }));
     }
     let config = &sesame.config.signup;
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::begin(pool).await?;
     // The flow is used up first, so a replayed acceptance opens no second session.
     if !flows::transition(&mut *tx, &flow.id, TERMS, "accepted", "{}", now).await? {
         tx.rollback().await?;
@@ -439,7 +439,7 @@ async fn open_session(sesame: &Sesame, meta: &RequestMeta, person: &PersonRow) -
     let token = random_token();
     let id_hash = sesame.key.keyed_hash("session", &token);
     let now = sesame.clock.now_secs();
-    let mut tx = sesame.store.pool.begin().await?;
+    let mut tx = crate::store::begin(&sesame.store.pool).await?;
     sessions::insert(
         &mut *tx,
         &NewSession {

@@ -251,7 +251,7 @@ async fn submit(sesame: &Sesame, meta: &RequestMeta, form: ForgotUsernameForm) -
         (address, mail)
     });
     let id = new_id();
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::begin(pool).await?;
     insert_flow(
         sesame,
         meta,

@@ -24,7 +24,7 @@ pub mod verifications;
 use std::{path::Path, str::FromStr, time::Duration};
 
 use sqlx::{
-    AnyPool,
+    Any, AnyPool, Transaction,
     any::{AnyPoolOptions, install_default_drivers},
 };
 
@@ -85,6 +85,26 @@ impl Store {
     /// Whether the database answers (for `/healthz`).
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+/// Opens a transaction, also when the caller stops waiting halfway (the request deadline,
+/// a browser gone). sqlx 0.8's PostgreSQL `begin` counts its transaction only once BEGIN's
+/// answer is back, so a begin dropped while that answer is on its way gives the pool back a
+/// connection inside a transaction nothing will end: every later statement on it runs there,
+/// holds its row locks and is never committed (sqlx issue #4393, fixed in 0.9). Run in its
+/// own task, the begin always finishes; if nobody waits for it any more, the transaction is
+/// dropped there, which rolls it back like any other. Use this, never `Pool::begin`
+/// (clippy.toml forbids it).
+pub async fn begin(pool: &AnyPool) -> Result<Transaction<'static, Any>> {
+    let pool = pool.clone();
+    #[allow(clippy::disallowed_methods)]
+    let begun = tokio::spawn(async move { pool.begin().await });
+    match begun.await {
+        Ok(transaction) => Ok(transaction?),
+        Err(failure) if failure.is_panic() => std::panic::resume_unwind(failure.into_panic()),
+        // The runtime is shutting down: no database work can be done any more.
+        Err(_) => Err(sqlx::Error::PoolClosed.into()),
     }
 }
 

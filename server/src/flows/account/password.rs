@@ -189,7 +189,7 @@ impl Request<'_> {
         }
         let new_hash = sesame.hasher.hash(&new).await?;
         let this_session = self.this_session();
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::store::begin(pool).await?;
         if !recovery::replace_password(&mut *tx, &self.person.id, &old_hash, &new_hash, self.now)
             .await?
         {

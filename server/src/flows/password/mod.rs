@@ -415,7 +415,7 @@ async fn start(sesame: &Sesame, meta: &RequestMeta, identifier: &str) -> Result<
         (RecoveryStep::Choose, person)
     };
     let id = new_id();
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::begin(pool).await?;
     flows::insert(
         &mut *tx,
         &NewFlow {
@@ -603,7 +603,7 @@ impl StepContext<'_> {
             data.codes_sent = 0;
             return self.send_code(data).await;
         }
-        let mut tx = self.sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.sesame.store.pool).await?;
         if self
             .advance(&mut *tx, RecoveryStep::Prove(method), &data)
             .await?
@@ -641,7 +641,7 @@ impl StepContext<'_> {
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let minutes = config.code_valid_minutes;
         let address = self.person.and_then(RecoveryPerson::code_address);
-        let mut tx = sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&sesame.store.pool).await?;
         verifications::replace(
             &mut tx,
             &NewVerification {
@@ -757,7 +757,7 @@ impl StepContext<'_> {
         rebind: Option<&str>,
     ) -> Result<Option<String>> {
         let max = self.sesame.config.recovery.max_code_attempts;
-        let mut tx = self.sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.sesame.store.pool).await?;
         if !verifications::consume(&mut *tx, verification_id, self.now, max).await? {
             tx.rollback().await?;
             return Ok(None);
@@ -818,7 +818,7 @@ impl StepContext<'_> {
 
     /// Accepts a knowledge proof that checked out (PIN, identity attributes).
     async fn knowledge_proven(&self, data: FlowData, method: RecoveryMethod) -> Result<String> {
-        let mut tx = self.sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.sesame.store.pool).await?;
         if self.record_proof(&mut tx, data, method).await? {
             tx.commit().await?;
         } else {
@@ -974,7 +974,7 @@ impl StepContext<'_> {
         let (Some(row), Some(step)) = (enrolled, step) else {
             return self.wrong_answer(data, "code").await;
         };
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::store::begin(pool).await?;
         // A code works once: a replay (or a concurrent use) of the same step fails.
         if !authenticators::use_step(&mut *tx, &row.person_id, step).await? {
             tx.rollback().await?;
@@ -1054,7 +1054,7 @@ impl StepContext<'_> {
             return self.refuse(data, error).await;
         }
         let hash = sesame.hasher.hash(password).await?;
-        let mut tx = sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&sesame.store.pool).await?;
         if !self.advance(&mut *tx, RecoveryStep::Done, &data).await? {
             tx.rollback().await?;
             return Ok(self.flow.id.clone());

@@ -571,7 +571,7 @@ impl Context<'_> {
         let login = data.email.to_lowercase();
         let category =
             Category::parse(&sesame.config.signup.category).unwrap_or(Category::External);
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::store::begin(pool).await?;
         let created = signup::create_pending(
             &mut *tx,
             &NewSignUp {
@@ -672,7 +672,7 @@ impl Context<'_> {
         let token = random_token();
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let minutes = config.code_valid_minutes;
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::store::begin(pool).await?;
         verifications::replace(
             &mut tx,
             &NewVerification {
@@ -787,7 +787,7 @@ impl Context<'_> {
         let Some(person_id) = data.person_id.as_deref() else {
             return Ok(false);
         };
-        let mut tx = sesame.store.pool.begin().await?;
+        let mut tx = crate::store::begin(&sesame.store.pool).await?;
         if !verifications::consume(&mut *tx, verification_id, self.now, max).await? {
             tx.rollback().await?;
             return Ok(false);
