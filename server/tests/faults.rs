@@ -1729,8 +1729,9 @@ fn database_that_stops_answering_gets_503_not_a_hang() {
 
 /// The database stops answering while a reset is in flight, its transaction open on a
 /// connection taken from the pool (frozen right after BEGIN, then right after COMMIT, went
-/// to the database): the answer must still come in bounded time (503), and the reset
-/// happened entirely or not at all.
+/// to the database): the answer must still come in bounded time (503), the reset
+/// happened entirely or not at all, and once the database answers again no pooled
+/// connection is left inside the abandoned transaction (`store::begin`).
 #[test]
 fn database_that_stops_answering_mid_request_gets_503_not_a_hang() {
     let name = "database_that_stops_answering_mid_request_gets_503_not_a_hang";
