@@ -24,6 +24,7 @@ const W = {
     reasonRequired: 'Indiquez la raison de cette action.',
     disabled: 'Les questions de sécurité ont été désactivées.',
     questionsEvent: 'Questions de sécurité',
+    questionsDisabled: 'Désactivation',
     selfNotice: "C'est votre propre compte : vous ne pouvez pas agir dessus depuis la console.",
     questionsLink: 'Configurer ou changer mes questions de sécurité',
     saveQuestions: 'Enregistrer mes questions',
@@ -57,6 +58,7 @@ const W = {
     reasonRequired: 'Give the reason for this action.',
     disabled: 'The security questions were disabled.',
     questionsEvent: 'Security questions',
+    questionsDisabled: 'Disabled',
     selfNotice: 'This is your own account: you cannot act on it from the console.',
     questionsLink: 'Set up or change my security questions',
     saveQuestions: 'Save my questions',
@@ -199,6 +201,9 @@ for (const lang of LANGS) {
       // The trail names the event in the page's language, not by its stored code.
       await expect(main(page).locator('table')).toContainText(w.questionsEvent);
       await expect(main(page).locator('table')).not.toContainText('security_questions');
+      // ...and its outcome too: no stored code is shown as such.
+      await expect(main(page).locator('table')).toContainText(w.questionsDisabled);
+      await expect(main(page).locator('table code')).toHaveCount(0);
       await expectNoAxeViolations(page, `helpdesk, questions disabled (${lang})`);
 
       // Their own account: shown, but no action.

@@ -8,7 +8,7 @@ use app::{
     api::{
         AppError,
         activation::{ActivationApi, ActivationInput, ActivationStep},
-        helpdesk::{ActOutcome, ActTarget, HelpdeskAction, HelpdeskApi},
+        helpdesk::{self, ActOutcome, ActTarget, HelpdeskAction, HelpdeskApi},
         questions::{QuestionsApi, QuestionsForm},
         ssr::RequestMeta,
     },
@@ -372,6 +372,23 @@ async fn questions_are_disabled_and_sessions_ended_with_the_agent_in_the_audit_t
         .await;
     assert_eq!(event.actor_id.as_deref(), Some(desk.agent_id.as_str()));
     assert!(event.detail.contains("forgot the answers"), "{event:?}");
+    // The page gets the outcome as a code it translates, never the detail's free text.
+    let page = desk
+        .console()
+        .person(&meta(Some(&desk.agent)), desk.target_id.clone())
+        .await
+        .expect("person");
+    let line = page
+        .events
+        .iter()
+        .find(|e| e.kind == "security_questions")
+        .expect("the questions' removal in the trail");
+    assert_eq!(line.outcome_parts(), Some(("disabled", None)));
+    assert_eq!((line.step.as_deref(), line.by_other), (None, true));
+    assert_eq!(
+        helpdesk::outcome_name("disabled"),
+        Some(Msg::AuditOutcomeDisabled)
+    );
     assert_eq!(
         desk.on_target(HelpdeskAction::DisableQuestions, "again")
             .await,

@@ -196,7 +196,10 @@ pub struct LinkedAccount {
 pub struct AuditLine {
     pub at: String,
     pub kind: String,
-    pub outcome: String,
+    /// What came of it, as a code (`wrong_code`), if the event records one.
+    pub outcome: Option<String>,
+    /// The flow's step it happened at, as a code (`new_password`), if any.
+    pub step: Option<String>,
     /// Done by someone else (an operator, an agent).
     pub by_other: bool,
 }
@@ -207,6 +210,31 @@ impl AuditLine {
     pub fn kind_name(&self) -> Option<Msg> {
         Msg::from_key(&format!("audit.{}", self.kind))
     }
+
+    /// The outcome split as [`outcome_parts`] does.
+    pub fn outcome_parts(&self) -> Option<(&str, Option<&str>)> {
+        self.outcome.as_deref().map(outcome_parts)
+    }
+}
+
+/// An outcome code is `name` or `name:detail`, the detail being a recovery method
+/// (`proven:totp`, named like the step) or a value shown as it is (`charter_accepted:2024-09`).
+pub fn outcome_parts(code: &str) -> (&str, Option<&str>) {
+    match code.split_once(':') {
+        Some((name, detail)) => (name, Some(detail)),
+        None => (code, None),
+    }
+}
+
+/// The message `audit.outcome.<name>` of an outcome's name, if there is one; a name this
+/// version does not know (a newer instance's) is shown as its code.
+pub fn outcome_name(name: &str) -> Option<Msg> {
+    Msg::from_key(&format!("audit.outcome.{name}"))
+}
+
+/// The message `audit.step.<code>` of a flow's step (or a recovery method), if any.
+pub fn step_name(code: &str) -> Option<Msg> {
+    Msg::from_key(&format!("audit.step.{code}"))
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -388,4 +416,24 @@ pub async fn helpdesk_act(
         ActOutcome::Letter { flow } => redirect_to(&format!("/helpdesk/letter?flow={flow}")),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_code_is_named_by_its_first_part_and_keeps_its_detail() {
+        assert_eq!(outcome_parts("wrong_code"), ("wrong_code", None));
+        assert_eq!(outcome_parts("proven:totp"), ("proven", Some("totp")));
+        assert_eq!(
+            outcome_parts("charter_accepted:2024-09"),
+            ("charter_accepted", Some("2024-09"))
+        );
+        assert_eq!(outcome_name("proven"), Some(Msg::AuditOutcomeProven));
+        // A method in the detail is named like the flow's step.
+        assert_eq!(step_name("totp"), Some(Msg::AuditStepTotp));
+        // A code a newer instance wrote has no text here: the page shows the code.
+        assert_eq!(outcome_name("something_new"), None);
+    }
 }

@@ -326,18 +326,15 @@ async fn person_view(sesame: &Sesame, agent: &PersonRow, id: &str) -> Result<Opt
         .into_iter()
         .map(|row| {
             let detail: serde_json::Value = serde_json::from_str(&row.detail).unwrap_or_default();
-            // The outcome's name only (never a free text nor anything secret).
-            let outcome = ["outcome", "step"]
-                .iter()
-                .filter_map(|k| detail.get(*k).and_then(|v| v.as_str()))
-                .collect::<Vec<_>>()
-                .join(" · ");
+            // Codes only (never a free text nor anything secret): the page translates them.
+            let code = |key: &str| detail.get(key).and_then(|v| v.as_str()).map(str::to_owned);
             AuditLine {
                 at: Timestamp::from_millisecond(row.at_ms)
                     .map(|at| local_time(sesame, at))
                     .unwrap_or_default(),
                 kind: row.kind,
-                outcome,
+                outcome: code("outcome"),
+                step: code("step"),
                 by_other: row.actor_id.is_some(),
             }
         })

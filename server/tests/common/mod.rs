@@ -135,6 +135,69 @@ impl TestSesame {
     }
 }
 
+impl Drop for TestSesame {
+    /// Every test that ran a Sésame also checks the audit trail it left: each outcome and
+    /// step code in it has a text on the helpdesk page, in both languages.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let url = self.sesame.config.database.url.clone();
+        // The test's runtime is the one being left; the check runs on its own.
+        let missing = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(untranslated_audit_codes(&url))
+        })
+        .join()
+        .expect("the audit trail's check");
+        assert!(
+            missing.is_empty(),
+            "audit codes the helpdesk page has no text for (add audit.outcome.* or \
+             audit.step.* to app/locales): {missing:?}"
+        );
+    }
+}
+
+/// The `outcome` and `step` codes in the audit trail at `url` without a message.
+pub async fn untranslated_audit_codes(url: &str) -> Vec<String> {
+    use app::api::helpdesk;
+    let store = Store::connect(url, 1).await.expect("connect");
+    let details: Vec<String> = sqlx::query_scalar("SELECT detail FROM audit_events")
+        .fetch_all(&store.pool)
+        .await
+        .expect("audit events");
+    let mut missing = std::collections::BTreeSet::new();
+    for detail in details {
+        let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
+        let text = |key: &str| detail.get(key).and_then(|code| code.as_str());
+        if let Some(code) = text("outcome") {
+            let (name, detail) = helpdesk::outcome_parts(code);
+            if helpdesk::outcome_name(name).is_none() {
+                missing.insert(format!("audit.outcome.{name}"));
+            }
+            // A detail that names a recovery method is named like the step.
+            if let Some(method) = detail.filter(|_| {
+                matches!(
+                    name,
+                    "chose" | "proven" | "proven_more_needed" | "proven_no_way_on"
+                )
+            }) && helpdesk::step_name(method).is_none()
+            {
+                missing.insert(format!("audit.step.{method}"));
+            }
+        }
+        if let Some(step) = text("step")
+            && helpdesk::step_name(step).is_none()
+        {
+            missing.insert(format!("audit.step.{step}"));
+        }
+    }
+    missing.into_iter().collect()
+}
+
 /// A pending person with a letter: `provisional` is their provisional password, valid 60
 /// days. Answers their id.
 pub async fn pending_with_letter(

@@ -9,7 +9,7 @@ use super::{ActionPanel, Outcome, OutcomeNotice, refused, use_outcome};
 use crate::{
     api::helpdesk::{
         HelpdeskAct, HelpdeskAction, PersonView, category_text, invitation_state_text,
-        load_helpdesk_person, state_text,
+        load_helpdesk_person, outcome_name, state_text, step_name,
     },
     i18n::Msg,
     t, use_locale,
@@ -97,15 +97,23 @@ fn Person(view: PersonView, outcome: Outcome, act: ServerAction<HelpdeskAct>) ->
                 } else {
                     Msg::HelpdeskByPerson
                 });
-                let kind = match e.kind_name() {
-                    Some(name) => t(name).into_any(),
-                    None => view! { <code>{e.kind.clone()}</code> }.into_any(),
-                };
+                let kind = text_or_code(e.kind_name(), &e.kind);
+                let outcome = e.outcome_parts().map(|(name, detail)| {
+                    let detail = detail.map(|detail| {
+                        let text = step_name(detail)
+                            .map_or_else(|| detail.to_owned(), |m| t(m).to_owned());
+                        view! { " · " {text} }
+                    });
+                    view! { {text_or_code(outcome_name(name), name)} {detail} }
+                });
+                let step = e.step.as_deref().map(|code| {
+                    view! { " (" {text_or_code(step_name(code), code)} ")" }
+                });
                 view! {
                     <tr>
                         <td>{e.at.clone()}</td>
                         <td>{kind}</td>
-                        <td>{e.outcome.clone()}</td>
+                        <td>{outcome}{step}</td>
                         <td>{by}</td>
                     </tr>
                 }
@@ -211,5 +219,14 @@ fn Person(view: PersonView, outcome: Outcome, act: ServerAction<HelpdeskAct>) ->
             {panels}
         </section>
         <p><a href="/helpdesk">{t(Msg::HelpdeskBackToSearch)}</a></p>
+    }
+}
+
+/// A stored code's text, or the code itself when this version has no text for it (an event
+/// a newer instance wrote).
+fn text_or_code(name: Option<Msg>, code: &str) -> AnyView {
+    match name {
+        Some(name) => t(name).into_any(),
+        None => view! { <code>{code.to_owned()}</code> }.into_any(),
     }
 }
