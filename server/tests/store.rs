@@ -423,6 +423,50 @@ async fn audit_events_come_back_newest_first() {
                 .len(),
             3
         );
+
+        // Events of one millisecond (a step and its consequence, a batch) keep their
+        // order: last written first.
+        let event = |kind| AuditEvent {
+            kind,
+            person_id: Some(&id),
+            actor_id: None,
+            client_ip: None,
+            request_id: None,
+            detail: serde_json::json!({}),
+        };
+        for kind in [AuditKind::SignInFailed, AuditKind::SignInSucceeded] {
+            audit::record(&store.pool, event(kind), 4)
+                .await
+                .expect("record");
+        }
+        let mut conn = store.pool.acquire().await.expect("connection");
+        let batch: Vec<_> = [
+            AuditKind::SessionsEnded,
+            AuditKind::Unlocked,
+            AuditKind::SignedOut,
+        ]
+        .into_iter()
+        .map(event)
+        .collect();
+        audit::record_many(&mut conn, &batch, 5)
+            .await
+            .expect("record many");
+        drop(conn);
+        let events = audit::recent(&store.pool, Some(&id), 5)
+            .await
+            .expect("recent");
+        let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "sign_out",
+                "helpdesk.unlocked",
+                "helpdesk.sessions_ended",
+                "sign_in.succeeded",
+                "sign_in.failed"
+            ],
+            "{engine}"
+        );
     })
     .await;
 }

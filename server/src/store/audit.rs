@@ -1,6 +1,8 @@
 //! The audit trail: what happened, to whom, by whom, from where. Never a secret: `detail`
 //! holds outcome names and ids only.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde_json::Value;
 use sqlx::{Any, Executor, FromRow};
 
@@ -103,6 +105,15 @@ pub struct AuditRow {
     pub detail: String,
 }
 
+/// An event's id: a counter of this process, then random bits. Events that share a
+/// millisecond (every row of a batch does) then sort as they were written, so the trail
+/// reads newest first within it too; the random half keeps ids unique across instances.
+fn new_event_id() -> String {
+    static WRITTEN: AtomicU64 = AtomicU64::new(0);
+    let sequence = WRITTEN.fetch_add(1, Ordering::Relaxed);
+    format!("{sequence:016x}{}", crate::crypto::tokens::random_hex(8))
+}
+
 pub async fn record<'e>(
     db: impl Executor<'e, Database = Any>,
     event: AuditEvent<'_>,
@@ -112,7 +123,7 @@ pub async fn record<'e>(
         "INSERT INTO audit_events (id, at_ms, kind, person_id, actor_id, client_ip, request_id, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(super::new_id())
+    .bind(new_event_id())
     .bind(now_ms)
     .bind(event.kind.as_str())
     .bind(event.person_id)
@@ -158,7 +169,7 @@ pub async fn record_many(
         let mut query = sqlx::query(&sql);
         for event in chunk {
             query = query
-                .bind(super::new_id())
+                .bind(new_event_id())
                 .bind(now_ms)
                 .bind(event.kind.as_str())
                 .bind(event.person_id)
@@ -172,7 +183,8 @@ pub async fn record_many(
     Ok(())
 }
 
-/// The newest events, newest first (all people when `person_id` is `None`).
+/// The newest events, newest first (all people when `person_id` is `None`); events of one
+/// millisecond come last written first.
 pub async fn recent<'e>(
     db: impl Executor<'e, Database = Any>,
     person_id: Option<&str>,
@@ -182,7 +194,7 @@ pub async fn recent<'e>(
     let rows = match person_id {
         Some(person_id) => {
             sqlx::query_as(&format!(
-                "SELECT {columns} FROM audit_events WHERE person_id = $1 ORDER BY at_ms DESC, id LIMIT $2"
+                "SELECT {columns} FROM audit_events WHERE person_id = $1 ORDER BY at_ms DESC, id DESC LIMIT $2"
             ))
             .bind(person_id)
             .bind(limit)
@@ -190,7 +202,7 @@ pub async fn recent<'e>(
             .await?
         }
         None => {
-            sqlx::query_as(&format!("SELECT {columns} FROM audit_events ORDER BY at_ms DESC, id LIMIT $1"))
+            sqlx::query_as(&format!("SELECT {columns} FROM audit_events ORDER BY at_ms DESC, id DESC LIMIT $1"))
                 .bind(limit)
                 .fetch_all(db)
                 .await?
