@@ -38,6 +38,12 @@ pub struct PageSettings {
     pub csrf_token: String,
 }
 
+/// Pages sent without the client (no WASM, no script): they hold links and plain forms
+/// only, so the front door of a visit loads fast on a phone and the next page brings the
+/// client. The client still renders them after a navigation inside the app.
+#[cfg(feature = "ssr")]
+const PAGES_WITHOUT_CLIENT: &[&str] = &["/"];
+
 /// The HTML document around the app (server only: the browser hydrates `<body>`).
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -46,6 +52,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         csrf_token: String::new(),
     });
     let locale = settings.locale;
+    let loads_client = use_context::<http::request::Parts>()
+        .is_none_or(|parts| !PAGES_WITHOUT_CLIENT.contains(&parts.uri.path()));
     view! {
         <!DOCTYPE html>
         <html lang=locale.code()>
@@ -57,7 +65,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" href="/pkg/sesame.css"/>
                 <link rel="stylesheet" href="/branding.css"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                {loads_client.then(|| view! { <HydrationScripts options/> })}
                 <leptos_meta::MetaTags/>
             </head>
             <body>

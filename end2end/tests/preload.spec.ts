@@ -43,3 +43,26 @@ test('each page preloads its area’s WASM chunks, every time', async ({ request
     }
   }
 });
+
+test('the home page comes without the client, and the page after it brings it', async ({ page, request, mode }) => {
+  test.skip(mode === 'nojs', 'about what the browser downloads with JavaScript on');
+  const html = await (await request.get('/?lang=en')).text();
+  // Only the stylesheet comes from the package folder: no module, no WASM, no loader.
+  // (The inline data of the server's render stays: it loads nothing.)
+  expect(html.match(/\/pkg\/[^"'\s)]+/g), 'what the home page names under /pkg').toEqual(['/pkg/sesame.css']);
+  expect(wasmPreloads(html), 'no WASM on the home page').toEqual([]);
+
+  const downloads: string[] = [];
+  page.on('request', (r) => {
+    if (/\.(wasm|js)(\?|$)/.test(r.url())) downloads.push(r.url());
+  });
+  await page.goto('/?lang=en');
+  await page.waitForLoadState('networkidle');
+  expect(downloads, 'what the home page downloaded').toEqual([]);
+
+  // Its links are plain links: the next page is a full load, and that one hydrates.
+  await page.getByRole('main').getByRole('link', { name: 'Sign in', exact: true }).click();
+  await expect(page).toHaveURL(/\/signin$/);
+  await page.waitForLoadState('networkidle');
+  expect(downloads.some((url) => url.endsWith('.wasm')), `downloads: ${downloads.join(', ')}`).toBe(true);
+});

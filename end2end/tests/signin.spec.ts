@@ -59,7 +59,7 @@ for (const lang of LANGS) {
     test(`home page (${lang})`, async ({ page, mode }, testInfo) => {
       await open(page, mode, `/?lang=${lang}`);
       await expect(page.locator('html')).toHaveAttribute('lang', lang);
-      // The document title survives hydration: each page's code is loaded lazily.
+      // The home page comes without the client (preload.spec.ts): its title is the server's.
       await expect(page).toHaveTitle(`${w.tagline} · Sésame`);
       await expect(main(page).getByRole('heading', { level: 1 })).toHaveText(w.homeTitle);
       await expect(main(page).getByRole('heading', { level: 1 })).toContainText(w.institution);
@@ -75,7 +75,7 @@ for (const lang of LANGS) {
       await expect(page).toHaveURL(/\/signin$/);
       await settle(page, mode);
       await expect(main(page).getByRole('heading', { level: 1 })).toHaveText(w.signinTitle);
-      // With JavaScript, a page reached by a link in the app sets its own title too.
+      // A page reached by a link has its own title, and keeps it once hydrated.
       await expect(page).toHaveTitle(`${w.signinTitle} · Sésame`);
       await expect(main(page).getByLabel(w.loginLabel, { exact: true })).toHaveAttribute('autocomplete', 'username');
       await expect(main(page).getByLabel(w.passwordLabel, { exact: true })).toHaveAttribute(
