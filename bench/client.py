@@ -12,9 +12,10 @@ as the page gives them, Origin of the site), and print one JSON object.
   client.py recovery-latency BASE LOGIN SAMPLES
       forgot password: the identify post (a new flow each time), then the timed post that
       chooses "a code by email" (the one that queues the mail); latency percentiles.
-  client.py first-page BASE SITE_ROOT
-      the files under the site's package folder the home page loads: what its HTML
-      references under /pkg, and what those JS modules import in turn.
+  client.py first-page BASE SITE_ROOT PATH
+      the files under the site's package folder that the page at PATH loads when it is the
+      first of a visit: what its HTML references under /pkg, and what those JS modules
+      import in turn.
 """
 
 import asyncio
@@ -268,9 +269,9 @@ def recovery_latency(base, login, samples):
     }))
 
 
-def first_page(base, site_root):
+def first_page(base, site_root, path):
     browser = Browser(base)
-    _, _, page = browser.request("GET", "/")
+    _, _, page = browser.request("GET", path)
     root = Path(site_root)
     seen = []
     queue = [m for m in re.findall(r"""["'(](/pkg/[^"'()\s>?#]+)""", page)]

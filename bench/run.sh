@@ -237,9 +237,13 @@ static_bytes=$(curl -fs "$base/bench-static.html" | wc -c)
 
 log "P3: client size"
 br_size() { brotli -c -q 11 "$1" | wc -c; }
-first_raw=0; first_br=0; first_names=(); css_note=""
-if command -v brotli >/dev/null && first_json=$(client first-page "$base" "$work/site"); then
+# The WASM + JS a page loads as the first of a visit: the home page (the front door, sent
+# without the client), and a flow's first page as a link in a letter or a mail opens it.
+first_page_row() { # PATH WHAT
+  local first_json first_raw=0 first_br=0 first_names=() css_note="" url file
+  first_json=$(client first-page "$base" "$work/site" "$1") || { row P3 "first page: $2" "not measured" "≤ 150 kB" "—"; return; }
   while read -r url; do
+    [ -n "$url" ] || continue
     file="$work/site/${url#/}"
     case "$url" in
       *.wasm|*.js)
@@ -248,13 +252,19 @@ if command -v brotli >/dev/null && first_json=$(client first-page "$base" "$work
       *.css) css_note="; its stylesheet $(basename "$url"): $(kb "$(wc -c <"$file")") kB raw, $(kb "$(br_size "$file")") kB brotli" ;;
     esac
   done < <(json "'\n'.join(d)" <<<"$first_json")
+  local names="${first_names[*]:-none}"
+  [ "${#first_names[@]}" -le 4 ] || names="${first_names[*]:0:2} and $(( ${#first_names[@]} - 2 )) chunks"
+  row P3 "first page: the WASM + JS $2 loads ($names), brotli -q 11 (raw $(kb "$first_raw") kB)$css_note" \
+    "$(kb "$first_br") kB" "≤ 150 kB" \
+    "$(calc '%.0f' '100*a/b' a="$first_br" b=150000) % of budget · $(meets "$first_br" '<=' 150000)"
+}
+if command -v brotli >/dev/null; then
+  first_page_row / "the home page"
+  first_page_row /forgot-password "\`/forgot-password\` (a flow's first step)"
   all_raw=0; all_br=0; all_names=()
   while IFS= read -r -d '' file; do
     all_raw=$((all_raw + $(wc -c <"$file"))); all_br=$((all_br + $(br_size "$file"))); all_names+=("${file#"$pkg"/}")
   done < <(find "$pkg" -type f ! -name '*.br' ! -name '*.gz' -print0 | sort -z) # not the precompressed copies
-  row P3 "first page: the WASM + JS the home page loads (${first_names[*]:-none found}), brotli -q 11 (raw $(kb "$first_raw") kB)$css_note" \
-    "$(kb "$first_br") kB" "≤ 150 kB" \
-    "$(calc '%.0f' '100*a/b' a="$first_br" b=150000) % of budget · $(meets "$first_br" '<=' 150000)"
   row P3 "whole client: everything in $LEPTOS_SITE_ROOT/$LEPTOS_SITE_PKG_DIR (${all_names[*]}), brotli -q 11 (raw $(kb "$all_raw") kB)" \
     "$(kb "$all_br") kB" "≤ 300 kB" \
     "$(calc '%.0f' '100*a/b' a="$all_br" b=300000) % of budget · $(meets "$all_br" '<=' 300000)"
