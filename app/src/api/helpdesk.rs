@@ -218,12 +218,24 @@ impl AuditLine {
 }
 
 /// An outcome code is `name` or `name:detail`, the detail being a recovery method
-/// (`proven:totp`, named like the step) or a value shown as it is (`charter_accepted:2024-09`).
+/// (`proven:totp`, named like the step: see [`detail_is_method`]) or a value shown as it is
+/// (`charter_accepted:2024-09`).
 pub fn outcome_parts(code: &str) -> (&str, Option<&str>) {
     match code.split_once(':') {
         Some((name, detail)) => (name, Some(detail)),
         None => (code, None),
     }
+}
+
+/// The outcomes of the password recovery flow whose detail is the recovery method chosen or
+/// proven (server/src/flows/password writes them).
+const OUTCOMES_NAMING_A_METHOD: &[&str] =
+    &["chose", "proven", "proven_more_needed", "proven_no_way_on"];
+
+/// Whether the detail of the outcome `name` is a recovery method, shown by its step's name
+/// ([`step_name`]) rather than as it is.
+pub fn detail_is_method(name: &str) -> bool {
+    OUTCOMES_NAMING_A_METHOD.contains(&name)
 }
 
 /// The message `audit.outcome.<name>` of an outcome's name, if there is one; a name this
@@ -431,7 +443,9 @@ mod tests {
             ("charter_accepted", Some("2024-09"))
         );
         assert_eq!(outcome_name("proven"), Some(Msg::AuditOutcomeProven));
-        // A method in the detail is named like the flow's step.
+        // A method in the detail is named like the flow's step; another detail is a value.
+        assert!(detail_is_method("proven") && detail_is_method("chose"));
+        assert!(!detail_is_method("charter_accepted"));
         assert_eq!(step_name("totp"), Some(Msg::AuditStepTotp));
         // A code a newer instance wrote has no text here: the page shows the code.
         assert_eq!(outcome_name("something_new"), None);

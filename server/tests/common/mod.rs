@@ -179,12 +179,8 @@ pub async fn untranslated_audit_codes(url: &str) -> Vec<String> {
                 missing.insert(format!("audit.outcome.{name}"));
             }
             // A detail that names a recovery method is named like the step.
-            if let Some(method) = detail.filter(|_| {
-                matches!(
-                    name,
-                    "chose" | "proven" | "proven_more_needed" | "proven_no_way_on"
-                )
-            }) && helpdesk::step_name(method).is_none()
+            if let Some(method) = detail.filter(|_| helpdesk::detail_is_method(name))
+                && helpdesk::step_name(method).is_none()
             {
                 missing.insert(format!("audit.step.{method}"));
             }

@@ -8,8 +8,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 use super::{ActionPanel, Outcome, OutcomeNotice, refused, use_outcome};
 use crate::{
     api::helpdesk::{
-        HelpdeskAct, HelpdeskAction, PersonView, category_text, invitation_state_text,
-        load_helpdesk_person, outcome_name, state_text, step_name,
+        HelpdeskAct, HelpdeskAction, PersonView, category_text, detail_is_method,
+        invitation_state_text, load_helpdesk_person, outcome_name, state_text, step_name,
     },
     i18n::Msg,
     t, use_locale,
@@ -101,6 +101,7 @@ fn Person(view: PersonView, outcome: Outcome, act: ServerAction<HelpdeskAct>) ->
                 let outcome = e.outcome_parts().map(|(name, detail)| {
                     let detail = detail.map(|detail| {
                         let text = step_name(detail)
+                            .filter(|_| detail_is_method(name))
                             .map_or_else(|| detail.to_owned(), |m| t(m).to_owned());
                         view! { " · " {text} }
                     });
