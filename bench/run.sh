@@ -10,7 +10,8 @@
 #       since on a shared machine the rates also measure how much CPU each process was given
 #   P2  server-rendered pages per second (home, a wizard step) vs a static file of the same
 #       size served by the same server; p50/p99 at 64 connections (wrk --latency)
-#   P3  client size: the WASM + JS the home page loads, and everything in the site's pkg/,
+#   P3  client size: the WASM + JS a first page loads (home, a flow, a page with an island),
+#       and everything in the site's pkg/,
 #       raw and brotli -q 11
 #   P4  Lighthouse (mobile) performance and accessibility, home and a wizard step
 #   P5  the server's memory at rest (VmRSS) and its peak (VmHWM) during 1,000 concurrent
@@ -237,8 +238,9 @@ static_bytes=$(curl -fs "$base/bench-static.html" | wc -c)
 
 log "P3: client size"
 br_size() { brotli -c -q 11 "$1" | wc -c; }
-# The WASM + JS a page loads as the first of a visit: the home page (the front door, sent
-# without the client), and a flow's first page as a link in a letter or a mail opens it.
+# The WASM + JS a page loads as the first of a visit: the home page (the front door), a
+# flow's first page as a link in a letter or a mail opens it (neither holds an island, so
+# neither loads the client), and a page with an island.
 first_page_row() { # PATH WHAT
   local first_json first_raw=0 first_br=0 first_names=() css_note="" url file
   first_json=$(client first-page "$base" "$work/site" "$1") || { row P3 "first page: $2" "not measured" "≤ 150 kB" "—"; return; }
@@ -261,6 +263,7 @@ first_page_row() { # PATH WHAT
 if command -v brotli >/dev/null; then
   first_page_row / "the home page"
   first_page_row /forgot-password "\`/forgot-password\` (a flow's first step)"
+  first_page_row /cant-sign-in "\`/cant-sign-in\` (a page with an island: the bot check)"
   all_raw=0; all_br=0; all_names=()
   while IFS= read -r -d '' file; do
     all_raw=$((all_raw + $(wc -c <"$file"))); all_br=$((all_br + $(br_size "$file"))); all_names+=("${file#"$pkg"/}")
@@ -526,11 +529,11 @@ if [ "${1:-}" = "--build-times" ]; then
   echo
   echo "== build times"
   touch app/src/lib.rs
-  start=$(date +%s); cargo leptos build --release --split --precompress >/dev/null 2>&1; end=$(date +%s)
+  start=$(date +%s); cargo leptos build --release --precompress >/dev/null 2>&1; end=$(date +%s)
   echo "warm release build after touching one file: $((end - start)) s"
   if [ "${2:-}" = "--cold" ]; then
     clone=$(mktemp -d); git clone -q . "$clone"
-    start=$(date +%s); (cd "$clone" && cargo leptos build --release --split --precompress >/dev/null 2>&1); end=$(date +%s)
+    start=$(date +%s); (cd "$clone" && cargo leptos build --release --precompress >/dev/null 2>&1); end=$(date +%s)
     echo "cold release build (fresh clone, empty target/): $((end - start)) s"
     rm -rf "$clone"
   fi

@@ -3,8 +3,8 @@ import { defineConfig } from '@playwright/test';
 
 /**
  * Sésame's end-to-end suite: Debian's Chromium, every spec twice — once with JavaScript
- * (SSR + hydration, client-side navigation) and once without (plain HTML forms, 303
- * redirects). One worker: the machine has 2 cores and the server one SQLite database.
+ * (server-rendered pages whose islands run in the browser) and once without (plain HTML
+ * forms, 303 redirects). One worker: the machine has 2 cores and the server one SQLite database.
  *
  * Run from this directory after a release build (`cargo leptos build --release`), or let
  * `scripts/test.sh` at the top of the repository build and run everything.

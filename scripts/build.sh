@@ -7,8 +7,6 @@ bash scripts/install-tools.sh
 eval "$(scripts/leptos-env)"
 # npm's wasm-opt (binaryen 132) first: Debian's is too old (see BUILD.md).
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-# --split: each area's pages (account, helpdesk, recovery...) are a WASM chunk of their own,
-# loaded when one of them is first shown (app/src/routes.rs). --precompress: every file of the
-# site gets a .br (quality 11) and a .gz beside it, which the server sends as they are
-# instead of compressing each response itself at a lower quality.
-cargo leptos build --release --split --precompress
+# --precompress: every file of the site gets a .br (quality 11) and a .gz beside it, which
+# the server sends as they are instead of compressing each response itself at a lower quality.
+cargo leptos build --release --precompress

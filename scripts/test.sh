@@ -31,7 +31,7 @@ timeout --kill-after=10 1500 cargo test --workspace 2>&1 | tee "$log_dir/cargo.l
 
 step "release build"
 # The release build of scripts/build.sh, whose comment says why these flags.
-cargo leptos build --release --split --precompress
+cargo leptos build --release --precompress
 
 step "end-to-end ($LEPTOS_END2END_CMD in $LEPTOS_END2END_DIR)"
 (cd "$LEPTOS_END2END_DIR" && $LEPTOS_END2END_CMD) 2>&1 | tee "$log_dir/e2e.log"

@@ -1,6 +1,12 @@
 //! Sésame's product: the pages people see, their components and texts, the contract with
 //! the server (`api`) and the rules both sides apply (`policy`). Compiles natively (`ssr`)
 //! for the server and to WASM (`hydrate`) for the browser.
+//!
+//! Pages are rendered on the server only, and every form is a plain HTML form: a step is a
+//! page load, with or without JavaScript. The browser runs only the islands (`#[island]`),
+//! the few parts that react to the person before a submit: the password checklist, the bot
+//! check's solver, the letter's print button. So the client a phone downloads holds those
+//! and not every page of every flow.
 
 pub mod api;
 pub mod components;
@@ -8,12 +14,11 @@ pub mod i18n;
 pub mod pages;
 pub mod policy;
 pub mod pow;
-pub mod routes;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
 use leptos_router::{
-    Lazy, ParamSegment, SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -23,28 +28,18 @@ use crate::{
     i18n::{Locale, Msg},
 };
 
-/// The portal's shared facts, fetched once per page load and again after sign-in/out.
+/// The portal's shared facts, fetched once per page.
 pub type PortalResource = Resource<Result<PortalContext, AppError>>;
 
-/// Bumped after sign-in and sign-out so the portal context is fetched again.
-#[derive(Clone, Copy)]
-pub struct SessionEpoch(pub RwSignal<u32>);
-
-/// This page's language and this browser's CSRF token, known synchronously on both sides:
-/// the server takes them from the request, the browser from the served document.
+/// This page's language and this browser's CSRF token, taken from the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageSettings {
     pub locale: Locale,
     pub csrf_token: String,
 }
 
-/// Pages sent without the client (no WASM, no script): they hold links and plain forms
-/// only, so the front door of a visit loads fast on a phone and the next page brings the
-/// client. The client still renders them after a navigation inside the app.
-#[cfg(feature = "ssr")]
-const PAGES_WITHOUT_CLIENT: &[&str] = &["/"];
-
-/// The HTML document around the app (server only: the browser hydrates `<body>`).
+/// The HTML document around the app (server only: the browser hydrates its islands, and
+/// only pages that hold one load the client, see `components::client`).
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let settings = use_context::<PageSettings>().unwrap_or(PageSettings {
@@ -52,8 +47,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         csrf_token: String::new(),
     });
     let locale = settings.locale;
-    let loads_client = use_context::<http::request::Parts>()
-        .is_none_or(|parts| !PAGES_WITHOUT_CLIENT.contains(&parts.uri.path()));
+    // Islands mode: outside islands, nothing is marked or serialized for hydration (what
+    // `HydrationScripts` does when it is in the head; here it comes later, or not at all).
+    if let Some(shared) = Owner::current_shared_context() {
+        shared.set_is_hydrating(false);
+    }
+    provide_context(components::client::PageClient(options));
     view! {
         <!DOCTYPE html>
         <html lang=locale.code()>
@@ -65,7 +64,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" href="/pkg/sesame.css"/>
                 <link rel="stylesheet" href="/branding.css"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                {loads_client.then(|| view! { <HydrationScripts options/> })}
                 <leptos_meta::MetaTags/>
             </head>
             <body>
@@ -75,34 +73,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The page settings as the browser reads them from the served document.
-#[cfg(feature = "hydrate")]
-fn page_settings_from_document() -> PageSettings {
-    let document = web_sys::window().and_then(|w| w.document());
-    let locale = document
-        .as_ref()
-        .and_then(|d| d.document_element())
-        .and_then(|html| html.get_attribute("lang"))
-        .and_then(|lang| Locale::from_code(&lang))
-        .unwrap_or_default();
-    let csrf_token = document
-        .and_then(|d| d.query_selector("meta[name=csrf-token]").ok().flatten())
-        .and_then(|meta| meta.get_attribute("content"))
-        .unwrap_or_default();
-    PageSettings { locale, csrf_token }
-}
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    #[cfg(feature = "hydrate")]
-    provide_context(page_settings_from_document());
     let locale = use_locale();
 
-    let epoch = SessionEpoch(RwSignal::new(0));
-    provide_context(epoch);
-    let portal: PortalResource =
-        Resource::new(move || epoch.0.get(), |_| api::portal::load_portal());
+    let portal: PortalResource = Resource::new(|| (), |_| api::portal::load_portal());
     provide_context(portal);
 
     view! {
@@ -114,29 +90,29 @@ pub fn App() -> impl IntoView {
                     // complete without JavaScript (no out-of-order streaming fragments)
                     // and redirects decided by data still become HTTP redirects.
                     <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("signin") view={Lazy::<routes::SignIn>::new()} ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("account") view={Lazy::<routes::Account>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("questions")) view={Lazy::<routes::AccountQuestions>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("authenticator")) view={Lazy::<routes::AccountAuthenticator>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("email")) view={Lazy::<routes::AccountEmail>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("password")) view={Lazy::<routes::AccountPassword>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("sessions")) view={Lazy::<routes::AccountSessions>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("account"), StaticSegment("linked")) view={Lazy::<routes::AccountLinked>::new()} ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("helpdesk") view={Lazy::<routes::HelpdeskSearch>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("helpdesk"), StaticSegment("person"), ParamSegment("id")) view={Lazy::<routes::HelpdeskPerson>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("helpdesk"), StaticSegment("letter")) view={Lazy::<routes::HelpdeskLetter>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("helpdesk"), StaticSegment("invitation")) view={Lazy::<routes::HelpdeskInvitation>::new()} ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("forgot-username") view={Lazy::<routes::ForgotUsername>::new()} ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("forgot-password") view={Lazy::<routes::ForgotPassword>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("forgot-password"), StaticSegment("link")) view={Lazy::<routes::RecoveryLink>::new()} ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("activate") view={Lazy::<routes::Activate>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("activate"), StaticSegment("link")) view={Lazy::<routes::ActivationLink>::new()} ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("signup") view={Lazy::<routes::SignUp>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("signup"), StaticSegment("link")) view={Lazy::<routes::SignUpLink>::new()} ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("cant-sign-in") view={Lazy::<routes::CantSignIn>::new()} ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("terms") view={Lazy::<routes::Terms>::new()} ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("privacy") view={Lazy::<routes::Privacy>::new()} ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("signin"), StaticSegment("terms")) view={Lazy::<routes::SignInTerms>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signin") view=pages::signin::SignInPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("account") view=pages::account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("questions")) view=pages::account_questions::AccountQuestionsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("authenticator")) view=pages::account_authenticator::AccountAuthenticatorPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("email")) view=pages::account_email::AccountEmailPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("password")) view=pages::account_password::AccountPasswordPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("sessions")) view=pages::account_sessions::AccountSessionsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("account"), StaticSegment("linked")) view=pages::account_linked::AccountLinkedPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("helpdesk") view=pages::helpdesk::HelpdeskSearchPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("helpdesk"), StaticSegment("person"), ParamSegment("id")) view=pages::helpdesk::HelpdeskPersonPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("helpdesk"), StaticSegment("letter")) view=pages::helpdesk::HelpdeskLetterPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("helpdesk"), StaticSegment("invitation")) view=pages::helpdesk::HelpdeskInvitationPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("forgot-username") view=pages::forgot_username::ForgotUsernamePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("forgot-password") view=pages::forgot_password::ForgotPasswordPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("forgot-password"), StaticSegment("link")) view=pages::forgot_password::RecoveryLinkPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("activate") view=pages::activate::ActivatePage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("activate"), StaticSegment("link")) view=pages::activate::ActivationLinkPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signup") view=pages::signup::SignUpPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("signup"), StaticSegment("link")) view=pages::signup::SignUpLinkPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("cant-sign-in") view=pages::signup::CantSignInPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("terms") view=pages::signup::TermsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("privacy") view=pages::signup::PrivacyPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("signin"), StaticSegment("terms")) view=pages::signin_terms::SignInTermsPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>
@@ -144,15 +120,12 @@ pub fn App() -> impl IntoView {
 }
 
 /// The document title. leptos_meta writes it into the served `<title>` unescaped, and a
-/// page title can hold a person's name or a URL's value: on the server `&` and `<` are
-/// escaped (the browser decodes them in a title); in the browser the title is set as text.
+/// page title can hold a person's name or a URL's value: `&` and `<` are escaped (the
+/// browser decodes them in a title).
 fn title_text(page: &str, app_name: &str) -> String {
-    let title = format!("{page} · {app_name}");
-    if cfg!(feature = "ssr") {
-        title.replace('&', "&amp;").replace('<', "&lt;")
-    } else {
-        title
-    }
+    format!("{page} · {app_name}")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
 }
 
 /// The language of the page being shown.
@@ -171,7 +144,7 @@ pub fn t(msg: Msg) -> &'static str {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Lazy: the shown page's WASM chunk (routes.rs) is fetched before hydration starts;
-    // `hydrate_body` cannot wait for it.
-    leptos::mount::hydrate_lazy(App);
+    // Sets the root owner; Leptos' loader then hydrates each island under it. Islands get
+    // what they show as props (texts included), so they need no context from the page.
+    leptos::mount::hydrate_islands();
 }

@@ -1,57 +1,53 @@
 /**
- * Every page names, in its HTML, the WASM chunks its area needs (`<link rel="preload">`),
- * so a phone fetches them in parallel with the main module instead of one after the other
- * once it runs. Under load the server used to drop them, or add another response's (the
- * links were registered through whichever render the thread had current;
- * server/src/http/render_owner.rs): many pages at once, as a busy morning brings, must all
- * carry the same links.
+ * Pages are rendered on the server; only their islands (the password checklist, the bot
+ * check's solver, the letter's print button) run in the browser. A page loads the client
+ * (Leptos' loader, the JS module, the WASM, with their preload links) only when it holds an
+ * island, and then names it exactly once. Many pages at once, as a busy morning brings,
+ * must all carry the same links.
  */
 import { expect, test } from './support';
 
-const PAGES = ['/forgot-password', '/signin', '/activate', '/signup'];
+/** First pages of the flows: links and plain forms, no island. */
+const PAGES_WITHOUT_ISLANDS = ['/', '/signin', '/forgot-password', '/forgot-username', '/activate', '/signup'];
+/** The bot check's solver is an island. */
+const PAGE_WITH_ISLAND = '/cant-sign-in';
 const AT_ONCE = 24;
 
-function wasmPreloads(html: string): string[] {
-  const links = html.match(/<link\b[^>]*rel="preload"[^>]*>/g) ?? [];
-  return links
-    .map((link) => /href="([^"]+\.wasm)"/.exec(link)?.[1])
-    .filter((href): href is string => href !== undefined)
-    .sort();
+function clientLinks(html: string): string[] {
+  return (html.match(/\/pkg\/[^"'\s)]+/g) ?? []).filter((href) => !href.endsWith('.css')).sort();
 }
 
-test('each page preloads its area’s WASM chunks, every time', async ({ request, mode }) => {
+test('only a page with an island names the client, once, every time', async ({ request, mode }) => {
   test.skip(mode === 'nojs', 'about the HTML the server sends: one run is enough');
-  for (const path of PAGES) {
-    const bodies = await Promise.all(
-      Array.from({ length: AT_ONCE }, async () => {
-        const response = await request.get(path);
-        expect(response.status(), `HTTP status of ${path}`).toBe(200);
-        return response.text();
-      }),
-    );
-    const first = wasmPreloads(bodies[0]);
-    // The main module and at least one chunk of the page's area.
-    expect(first.length, `${path}: WASM preloads ${JSON.stringify(first)}`).toBeGreaterThan(1);
-    expect(new Set(first).size, `${path}: a WASM preload named twice`).toBe(first.length);
-    bodies.forEach((body, i) => {
-      expect(wasmPreloads(body), `${path}, response ${i + 1} of ${AT_ONCE}`).toEqual(first);
-    });
-    // Each one names a file the server has.
-    for (const href of first) {
-      const response = await request.head(href);
-      expect(response.status(), `HEAD ${href}`).toBe(200);
-    }
+  for (const path of PAGES_WITHOUT_ISLANDS) {
+    const html = await (await request.get(path)).text();
+    expect(clientLinks(html), `${path} names no client file`).toEqual([]);
+    expect(html, `${path} has no module script`).not.toContain('<script type="module"');
+  }
+
+  const bodies = await Promise.all(
+    Array.from({ length: AT_ONCE }, async () => {
+      const response = await request.get(PAGE_WITH_ISLAND);
+      expect(response.status(), `HTTP status of ${PAGE_WITH_ISLAND}`).toBe(200);
+      return response.text();
+    }),
+  );
+  const first = clientLinks(bodies[0]);
+  // The module (its preload and the loader's import), and the WASM's preload.
+  expect(first.filter((href) => href.endsWith('.wasm')), `WASM in ${JSON.stringify(first)}`).toHaveLength(1);
+  expect(first.some((href) => href.endsWith('.js')), `JS in ${JSON.stringify(first)}`).toBe(true);
+  expect(bodies[0].match(/<script type="module"/g), 'one loader').toHaveLength(1);
+  bodies.forEach((body, i) => {
+    expect(clientLinks(body), `${PAGE_WITH_ISLAND}, response ${i + 1} of ${AT_ONCE}`).toEqual(first);
+  });
+  for (const href of new Set(first)) {
+    const response = await request.head(href);
+    expect(response.status(), `HEAD ${href}`).toBe(200);
   }
 });
 
-test('the home page comes without the client, and the page after it brings it', async ({ page, request, mode }) => {
+test('a page without islands downloads no client; one with an island runs it', async ({ page, mode }) => {
   test.skip(mode === 'nojs', 'about what the browser downloads with JavaScript on');
-  const html = await (await request.get('/?lang=en')).text();
-  // Only the stylesheet comes from the package folder: no module, no WASM, no loader.
-  // (The inline data of the server's render stays: it loads nothing.)
-  expect(html.match(/\/pkg\/[^"'\s)]+/g), 'what the home page names under /pkg').toEqual(['/pkg/sesame.css']);
-  expect(wasmPreloads(html), 'no WASM on the home page').toEqual([]);
-
   const downloads: string[] = [];
   page.on('request', (r) => {
     if (/\.(wasm|js)(\?|$)/.test(r.url())) downloads.push(r.url());
@@ -60,9 +56,15 @@ test('the home page comes without the client, and the page after it brings it', 
   await page.waitForLoadState('networkidle');
   expect(downloads, 'what the home page downloaded').toEqual([]);
 
-  // Its links are plain links: the next page is a full load, and that one hydrates.
+  // Its links are plain links: the next page is a full load.
   await page.getByRole('main').getByRole('link', { name: 'Sign in', exact: true }).click();
   await expect(page).toHaveURL(/\/signin$/);
   await page.waitForLoadState('networkidle');
+  expect(downloads, 'what the sign-in page downloaded').toEqual([]);
+
+  await page.goto(`${PAGE_WITH_ISLAND}?lang=en`);
+  // The island hydrated: its solver ran and filled in the solution.
+  await expect(page.locator('[data-bot-check="solved"]')).toBeAttached();
+  await expect(page.locator('input[name="form[bot_solution]"]')).not.toHaveValue('');
   expect(downloads.some((url) => url.endsWith('.wasm')), `downloads: ${downloads.join(', ')}`).toBe(true);
 });

@@ -75,7 +75,7 @@ for (const lang of LANGS) {
       await expect(page).toHaveURL(/\/signin$/);
       await settle(page, mode);
       await expect(main(page).getByRole('heading', { level: 1 })).toHaveText(w.signinTitle);
-      // A page reached by a link has its own title, and keeps it once hydrated.
+      // A page reached by a link has its own title.
       await expect(page).toHaveTitle(`${w.signinTitle} · Sésame`);
       await expect(main(page).getByLabel(w.loginLabel, { exact: true })).toHaveAttribute('autocomplete', 'username');
       await expect(main(page).getByLabel(w.passwordLabel, { exact: true })).toHaveAttribute(

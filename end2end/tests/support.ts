@@ -76,7 +76,7 @@ export const WORDS = {
 export type Words = (typeof WORDS)[Lang];
 
 /**
- * `test` with `mode`: 'js' in the `js` project (hydrated app, client-side navigation),
+ * `test` with `mode`: 'js' in the `js` project (islands hydrated in the browser),
  * 'nojs' in the `nojs` project (plain HTML forms and 303 redirects).
  */
 export const test = base.extend<{ mode: Mode }>({
@@ -99,14 +99,21 @@ export async function setLanguage(page: Page, lang: Lang): Promise<void> {
 
 /**
  * Lets the page settle after a full page load: without JavaScript the `load` event is
- * enough; with it, wait until the WASM bundle is fetched and the app hydrated (no request
- * for 500 ms), so clicks are handled by the app and not by the browser's defaults.
+ * enough; with it, wait until a page with islands has fetched the client and hydrated them
+ * (no request for 500 ms), so typing reaches the checklist and the bot check is solved.
  */
 export async function settle(page: Page, mode: Mode): Promise<void> {
   await page.waitForLoadState('load');
   if (mode === 'js') {
     await page.waitForLoadState('networkidle');
   }
+  // A page holding islands brings exactly one loader of the client; a page without any,
+  // none (app/src/components/client.rs). A synchronous evaluate works without JavaScript.
+  const { islands, loaders } = await page.evaluate(() => ({
+    islands: document.querySelectorAll('leptos-island').length,
+    loaders: document.querySelectorAll('script[type="module"]').length,
+  }));
+  expect(loaders, `${page.url()}: loaders for ${islands} island(s)`).toBe(islands > 0 ? 1 : 0);
 }
 
 /** `page.goto` then `settle`. */

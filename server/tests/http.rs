@@ -46,7 +46,8 @@ async fn portal_with(configure: impl FnOnce(&mut Config)) -> (common::TestSesame
 async fn pages_carry_strict_security_headers_and_a_nonce_for_the_hydration_script() {
     let _one_at_a_time = one_at_a_time().await;
     let (_test, mut browser) = portal().await;
-    let (response, html) = browser.get("/").await;
+    // A page with an island (the bot check's solver), so it loads the client.
+    let (response, html) = browser.get("/cant-sign-in").await;
     assert_eq!(response.status(), StatusCode::OK);
     let headers = response.headers();
     let csp = headers[header::CONTENT_SECURITY_POLICY]
@@ -61,8 +62,8 @@ async fn pages_carry_strict_security_headers_and_a_nonce_for_the_hydration_scrip
         .and_then(|s| s.split('\'').next())
         .expect("nonce in CSP");
     assert!(
-        html.contains(&format!("nonce=\"{nonce}\"")),
-        "the hydration script carries the CSP nonce"
+        html.contains(&format!("<script type=\"module\" nonce=\"{nonce}\"")),
+        "the client's loader carries the CSP nonce: {html}"
     );
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");

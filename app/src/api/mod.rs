@@ -2,9 +2,9 @@
 //! `#[server]` functions. Under `ssr`, each module also declares the trait its server
 //! functions delegate to; `server/src/flows/` implements those traits.
 //!
-//! Every state-changing server function takes a `csrf` argument: the hydrated client
-//! sends only the function's arguments, so the token must be one of them to travel. The
-//! HTTP middleware checks it before the function runs (forms carry it via `CsrfField`).
+//! Every state-changing server function takes a `csrf` argument: a call from script sends
+//! only the function's arguments, so the token must be one of them to travel. The HTTP
+//! middleware checks it before the function runs (forms carry it via `CsrfField`).
 
 pub mod account;
 pub mod activation;

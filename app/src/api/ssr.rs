@@ -64,8 +64,8 @@ fn internal(what: &str) -> AppError {
     }
 }
 
-/// Sends the response as a redirect to `path` (303 for a plain form post; a client-side
-/// navigation when the request came from the hydrated app).
+/// Sends the response as a redirect to `path` (303 for a plain form post, as the pages
+/// send; Leptos' redirect header for a call from script).
 pub fn redirect_to(path: &str) {
     leptos_axum::redirect(path);
     if let Some(response) = use_context::<ResponseOptions>()

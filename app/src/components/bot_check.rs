@@ -8,15 +8,16 @@ use leptos::prelude::*;
 /// Hidden fields `form[bot_challenge]` and `form[bot_solution]`, to put inside the
 /// caller's `<form>`. The wrapper's `data-bot-check` says `pending` or `solved`, and
 /// `data-solve-ms` the search's duration once solved (end-to-end tests wait for and
-/// print them; the wrapper is `hidden`, so wait for it attached, not visible).
-#[component]
+/// print them; the wrapper is `hidden`, so wait for it attached, not visible). An island:
+/// the page step that renders it renders `LoadClient` too.
+#[island]
 pub fn BotCheck(challenge: String) -> impl IntoView {
     let solution = RwSignal::new(String::new());
     let solve_ms = RwSignal::new(None::<u64>);
     {
         let challenge = challenge.clone();
-        // Effects run only in the browser, after hydration; this one tracks nothing, so
-        // it runs once.
+        // Effects run only in the browser, once the island is hydrated; this one tracks
+        // nothing, so it runs once.
         Effect::new(move |_| start_solving(challenge.clone(), solution, solve_ms));
     }
     view! {

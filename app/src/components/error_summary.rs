@@ -1,11 +1,11 @@
 //! The error summary at the top of a form (GOV.UK pattern): a heading, then one link per
-//! problem to the field concerned. It takes focus when it appears so screen readers
-//! announce it, with or without JavaScript (`autofocus`).
+//! problem to the field concerned. It takes focus when its page loads so screen readers
+//! announce it (`autofocus`: every submit is a page load).
 
-use leptos::{html, prelude::*};
+use leptos::prelude::*;
 
 use crate::{
-    api::{AppError, step::StepError},
+    api::step::StepError,
     components::password_checklist::rule_text,
     i18n::{Locale, Msg},
     policy::PasswordPolicy,
@@ -21,13 +21,6 @@ pub struct Problem {
 
 #[component]
 pub fn ErrorSummary(problems: Vec<Problem>) -> impl IntoView {
-    let summary = NodeRef::<html::Div>::new();
-    // After a client-side submit the summary appears without a page load: focus it.
-    Effect::new(move |_| {
-        if let Some(element) = summary.get() {
-            let _ = element.focus();
-        }
-    });
     (!problems.is_empty()).then(|| {
         view! {
             <div
@@ -36,7 +29,6 @@ pub fn ErrorSummary(problems: Vec<Problem>) -> impl IntoView {
                 aria-labelledby="error-summary-title"
                 tabindex="-1"
                 autofocus
-                node_ref=summary
             >
                 <h2 id="error-summary-title" class="error-summary__title">
                     {t(Msg::FormErrorSummaryTitle)}
@@ -62,22 +54,15 @@ pub fn ErrorSummary(problems: Vec<Problem>) -> impl IntoView {
     })
 }
 
-/// The summary's lines for a step: the step's refusal (and each password rule it breaks,
-/// since the live checklist needs JavaScript), or an error from the transport. `fields`
-/// are the ids of the fields the page renders (links need `'static` ids).
+/// The summary's lines for a step: the step's refusal, and each password rule it breaks
+/// (the live checklist needs JavaScript). `fields` are the ids of the fields the page
+/// renders (links need `'static` ids).
 pub fn step_problems(
     locale: Locale,
     policy: Option<&PasswordPolicy>,
     error: Option<&StepError>,
-    transport_error: Option<AppError>,
     fields: &[&'static str],
 ) -> Option<Vec<Problem>> {
-    if let Some(error) = transport_error {
-        return Some(vec![Problem {
-            message: locale.text(error.message()).to_owned(),
-            field_id: None,
-        }]);
-    }
     let error = error?;
     let field_id = error
         .field

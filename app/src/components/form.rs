@@ -116,7 +116,6 @@ pub fn StepFormBody(
     flow_id: String,
     step: &'static str,
     submit: Msg,
-    pending: Signal<bool>,
     #[prop(optional)] children: Option<Children>,
     #[prop(default = None)] intent: Option<&'static str>,
     #[prop(optional)] secondary: bool,
@@ -128,11 +127,7 @@ pub fn StepFormBody(
         {intent.map(|intent| view! { <input type="hidden" name="form[intent]" value=intent/> })}
         {children.map(|children| children())}
         <div class="form-actions">
-            <button
-                type="submit"
-                class=if secondary { "button button--secondary" } else { "button" }
-                aria-disabled=move || pending.get().then_some("true")
-            >
+            <button type="submit" class=if secondary { "button button--secondary" } else { "button" }>
                 {t(submit)}
             </button>
         </div>

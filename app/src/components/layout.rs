@@ -2,15 +2,13 @@
 //! switch, the name menu when signed in, the main region and the help desk footer.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 
 use super::{form::CsrfField, language_switch::LanguageSwitch, portal::WithPortal};
-use crate::{SessionEpoch, api::signin::SignOut, i18n::Msg, t, use_locale};
+use crate::{api::signin::SignOut, i18n::Msg, t, use_locale};
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let locale = use_locale();
-    focus_heading_after_navigation();
     view! {
         <a class="skip-link" href="#main" rel="external">
             {t(Msg::LayoutSkipToContent)}
@@ -63,7 +61,7 @@ pub fn Layout(children: Children) -> impl IntoView {
 /// `<details>` so it opens with keyboard and without JavaScript.
 #[component]
 fn AccountMenu() -> impl IntoView {
-    let sign_out = use_sign_out();
+    let sign_out = ServerAction::<SignOut>::new();
     view! {
         <WithPortal children=move |portal| {
             portal
@@ -98,48 +96,3 @@ fn AccountMenu() -> impl IntoView {
         }/>
     }
 }
-
-/// The sign-out action; once it has run, the portal context is fetched again so the
-/// header forgets the person.
-pub fn use_sign_out() -> ServerAction<SignOut> {
-    let sign_out = ServerAction::<SignOut>::new();
-    let epoch = expect_context::<SessionEpoch>();
-    Effect::new(move |_| {
-        if sign_out.version().get() > 0 {
-            epoch.0.update(|n| *n += 1);
-        }
-    });
-    sign_out
-}
-
-/// After a client-side navigation, moves focus to the new page's heading so screen
-/// readers announce the step (a full page load starts at the top by itself).
-fn focus_heading_after_navigation() {
-    let location = use_location();
-    Effect::new(move |previous: Option<()>| {
-        location.pathname.track();
-        location.search.track();
-        if previous.is_some() {
-            focus_page_heading();
-        }
-    });
-}
-
-#[cfg(feature = "hydrate")]
-fn focus_page_heading() {
-    use wasm_bindgen::JsCast;
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    let target = document
-        .query_selector(".error-summary")
-        .ok()
-        .flatten()
-        .or_else(|| document.query_selector("main h1").ok().flatten());
-    if let Some(element) = target.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
-        let _ = element.focus();
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn focus_page_heading() {}

@@ -1,6 +1,7 @@
 //! Building blocks every page uses, so accessibility is done once.
 
 pub mod bot_check;
+pub mod client;
 pub mod error_summary;
 pub mod form;
 pub mod identity_fields;

@@ -1,7 +1,8 @@
 //! The live checklist of the password policy: each rule ticks as the person types, and a
 //! polite live region announces the count of rules still unmet (not every keystroke).
 
-use leptos::prelude::*;
+use leptos::{html, prelude::*};
+use serde::{Deserialize, Serialize};
 
 use crate::{
     components::form::TextField,
@@ -29,19 +30,51 @@ pub fn rule_text(locale: Locale, policy: &PasswordPolicy, rule: PasswordRule) ->
     }
 }
 
+/// What the checklist says, in the page's language. Put together on the server and handed
+/// to the island as its props, so the browser carries no translation table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecklistTexts {
+    pub title: String,
+    pub met: String,
+    pub unmet: String,
+    /// The text of each rule the checklist can show.
+    pub rules: Vec<(PasswordRule, String)>,
+}
+
+impl ChecklistTexts {
+    pub fn new(locale: Locale, policy: &PasswordPolicy) -> Self {
+        let mut rules = policy.character_rules();
+        rules.push(PasswordRule::MaxLength);
+        Self {
+            title: locale.text(Msg::PasswordChecklistTitle).to_owned(),
+            met: locale.text(Msg::PasswordRuleMet).to_owned(),
+            unmet: locale.text(Msg::PasswordRuleUnmet).to_owned(),
+            rules: rules
+                .into_iter()
+                .map(|rule| (rule, rule_text(locale, policy, rule)))
+                .collect(),
+        }
+    }
+
+    fn rule(&self, rule: PasswordRule) -> &str {
+        self.rules
+            .iter()
+            .find(|(known, _)| *known == rule)
+            .map_or("", |(_, text)| text.as_str())
+    }
+}
+
 /// `password` is the field's current value; `id` is referenced by the field's
 /// `aria-describedby`.
 #[component]
 pub fn PasswordChecklist(
     id: &'static str,
     policy: PasswordPolicy,
+    texts: ChecklistTexts,
     #[prop(into)] password: Signal<String>,
 ) -> impl IntoView {
-    let locale = use_locale();
-    let statuses = {
-        let policy = policy.clone();
-        Memo::new(move |_| policy.check_characters(&password.get()))
-    };
+    let statuses = Memo::new(move |_| policy.check_characters(&password.get()));
+    let title = texts.title.clone();
     let items = move || {
         statuses
             .get()
@@ -52,14 +85,10 @@ pub fn PasswordChecklist(
                 } else {
                     "checklist__item"
                 };
-                let state = locale.text(if status.met {
-                    Msg::PasswordRuleMet
-                } else {
-                    Msg::PasswordRuleUnmet
-                });
+                let state = if status.met { &texts.met } else { &texts.unmet };
                 view! {
                     <li class=class>
-                        {rule_text(locale, &policy, status.rule)}
+                        {texts.rule(status.rule).to_owned()}
                         <span class="visually-hidden">{format!(" ({state})")}</span>
                     </li>
                 }
@@ -68,7 +97,7 @@ pub fn PasswordChecklist(
     };
     view! {
         <div class="checklist" id=id>
-            <p class="checklist__title">{locale.text(Msg::PasswordChecklistTitle)}</p>
+            <p class="checklist__title">{title}</p>
             <ul class="checklist__items" aria-live="polite">{items}</ul>
         </div>
     }
@@ -87,8 +116,9 @@ mod tests {
                 csrf_token: String::new(),
             });
             let password = Signal::stored(password.to_owned());
-            view! { <PasswordChecklist id="rules" policy=PasswordPolicy::default() password/> }
-                .to_html()
+            let policy = PasswordPolicy::default();
+            let texts = ChecklistTexts::new(locale, &policy);
+            view! { <PasswordChecklist id="rules" policy texts password/> }.to_html()
         })
     }
 
@@ -109,17 +139,75 @@ mod tests {
         assert_eq!(html.matches("checklist__item--met").count(), 5, "{html}");
         assert!(!html.contains("non respecté"));
     }
+
+    #[test]
+    fn the_new_password_field_is_an_island_that_carries_its_texts() {
+        let owner = Owner::new();
+        let html = owner.with(|| {
+            provide_context(PageSettings {
+                locale: Locale::Fr,
+                csrf_token: String::new(),
+            });
+            view! { <NewPasswordFields policy=PasswordPolicy::default()/> }.to_html()
+        });
+        assert_eq!(html.matches("<leptos-island").count(), 1, "{html}");
+        // The browser gets the policy and the texts as the island's props.
+        let props = html
+            .split("data-props=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("island props");
+        assert!(props.contains("min_length"), "{props}");
+        assert!(props.contains("au moins 14 caractères"), "{props}");
+        assert!(props.contains("non respecté"), "{props}");
+        // The confirmation is a plain field outside the island.
+        let island_end = html.find("</leptos-island>").expect("island end");
+        assert!(
+            html[island_end..].contains("new_password_confirmation"),
+            "{html}"
+        );
+    }
 }
 
 /// The new password (with the live checklist) and its confirmation, named
-/// `form[new_password]` and `form[new_password_confirmation]`.
+/// `form[new_password]` and `form[new_password_confirmation]`. Holds an island: the page
+/// step that renders it renders `LoadClient` too.
 #[component]
 pub fn NewPasswordFields(
     policy: PasswordPolicy,
     #[prop(default = None)] error: Option<String>,
     #[prop(default = None)] confirm_error: Option<String>,
 ) -> impl IntoView {
+    let texts = ChecklistTexts::new(use_locale(), &policy);
+    view! {
+        <NewPasswordInput label=t(Msg::ActivationNewPasswordLabel).to_owned() policy texts error/>
+        <TextField
+            id="new_password_confirmation"
+            name="form[new_password_confirmation]"
+            label=Msg::ActivationNewPasswordConfirmLabel
+            autocomplete="new-password"
+            input_type="password"
+            error=confirm_error
+        />
+    }
+}
+
+/// The new password's field and its checklist: an island, the checklist follows the typing.
+#[island]
+fn NewPasswordInput(
+    label: String,
+    policy: PasswordPolicy,
+    texts: ChecklistTexts,
+    error: Option<String>,
+) -> impl IntoView {
     let password = RwSignal::new(String::new());
+    // What was typed before the island woke up (the client loads after the page shows).
+    let input = NodeRef::<html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            password.set(input.value());
+        }
+    });
     let (described_by, field_class) = if error.is_some() {
         ("new_password-error password-rules", "field field--error")
     } else {
@@ -127,7 +215,7 @@ pub fn NewPasswordFields(
     };
     view! {
         <div class=field_class>
-            <label class="field__label" for="new_password">{t(Msg::ActivationNewPasswordLabel)}</label>
+            <label class="field__label" for="new_password">{label}</label>
             {error.map(|e| view! { <p class="field__error" id="new_password-error">{e}</p> })}
             <input
                 class="field__input"
@@ -137,17 +225,10 @@ pub fn NewPasswordFields(
                 autocomplete="new-password"
                 required=true
                 aria-describedby=described_by
+                node_ref=input
                 on:input=move |ev| password.set(event_target_value(&ev))
             />
-            <PasswordChecklist id="password-rules" policy password/>
+            <PasswordChecklist id="password-rules" policy texts password/>
         </div>
-        <TextField
-            id="new_password_confirmation"
-            name="form[new_password_confirmation]"
-            label=Msg::ActivationNewPasswordConfirmLabel
-            autocomplete="new-password"
-            input_type="password"
-            error=confirm_error
-        />
     }
 }

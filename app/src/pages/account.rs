@@ -3,8 +3,8 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::{
-    api::{methods::load_recovery_methods, password::RecoveryMethod},
-    components::{form::CsrfField, layout::use_sign_out, portal::WithPortal},
+    api::{methods::load_recovery_methods, password::RecoveryMethod, signin::SignOut},
+    components::{form::CsrfField, portal::WithPortal},
     i18n::Msg,
     t, use_locale,
 };
@@ -13,7 +13,7 @@ use crate::{
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let locale = use_locale();
-    let sign_out = use_sign_out();
+    let sign_out = ServerAction::<SignOut>::new();
     view! {
         <Title text=t(Msg::AccountTitle)/>
         <h1 tabindex="-1">{t(Msg::AccountTitle)}</h1>

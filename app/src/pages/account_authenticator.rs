@@ -32,7 +32,6 @@ pub fn AccountAuthenticatorPage() -> impl IntoView {
         move || (flow(), action.version().get()),
         |(flow, _)| load_authenticator(flow),
     );
-    let transport_error = move || action.value().get().and_then(Result::err);
     view! {
         <Title text=t(Msg::AuthenticatorTitle)/>
         <h1 tabindex="-1">{t(Msg::AuthenticatorTitle)}</h1>
@@ -44,7 +43,7 @@ pub fn AccountAuthenticatorPage() -> impl IntoView {
                 }
                 let error = state.error.clone();
                 let problems = move || -> Option<Vec<Problem>> {
-                    step_problems(locale, None, error.as_ref(), transport_error(), &["code"])
+                    step_problems(locale, None, error.as_ref(), &["code"])
                 };
                 let notice = if state.setup.is_some() {
                     None
@@ -98,7 +97,6 @@ fn Body(state: AuthenticatorView, action: ChangeAction) -> impl IntoView {
 /// The enrolment: the QR code, the same secret as text, and the code that confirms it.
 #[component]
 fn Setup(setup: AuthenticatorSetup, error: Option<String>, action: ChangeAction) -> impl IntoView {
-    let pending = action.pending();
     let flow = setup.flow.clone();
     let cancel_flow = setup.flow.clone();
     view! {
@@ -133,7 +131,7 @@ fn Setup(setup: AuthenticatorSetup, error: Option<String>, action: ChangeAction)
                 error
             />
             <div class="form-actions">
-                <button type="submit" class="button" aria-disabled=move || pending.get().then_some("true")>
+                <button type="submit" class="button">
                     {t(Msg::AuthenticatorConfirm)}
                 </button>
             </div>
@@ -151,17 +149,12 @@ fn IntentForm(
     #[prop(optional)] secondary: bool,
     #[prop(optional, into)] flow: String,
 ) -> impl IntoView {
-    let pending = action.pending();
     view! {
         <ActionForm action attr:class="form-actions">
             <CsrfField/>
             {(!flow.is_empty()).then(|| view! { <input type="hidden" name="flow" value=flow/> })}
             <input type="hidden" name="form[intent]" value=intent/>
-            <button
-                type="submit"
-                class=if secondary { "button button--secondary" } else { "button" }
-                aria-disabled=move || pending.get().then_some("true")
-            >
+            <button type="submit" class=if secondary { "button button--secondary" } else { "button" }>
                 {t(submit)}
             </button>
         </ActionForm>

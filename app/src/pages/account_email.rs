@@ -32,7 +32,6 @@ pub fn AccountEmailPage() -> impl IntoView {
         move || (flow(), action.version().get()),
         |(flow, _)| load_recovery_email(flow),
     );
-    let transport_error = move || action.value().get().and_then(Result::err);
     view! {
         <Title text=t(Msg::EmailChangeTitle)/>
         <h1 tabindex="-1">{t(Msg::EmailChangeTitle)}</h1>
@@ -44,7 +43,7 @@ pub fn AccountEmailPage() -> impl IntoView {
                 }
                 let error = state.error.clone();
                 let problems = move || -> Option<Vec<Problem>> {
-                    step_problems(locale, None, error.as_ref(), transport_error(), FIELD_IDS)
+                    step_problems(locale, None, error.as_ref(), FIELD_IDS)
                 };
                 let just_saved = saved() && state.flow.is_none();
                 view! {
@@ -90,13 +89,12 @@ fn field_error(state: &RecoveryEmailView, field: &str) -> Option<String> {
 #[component]
 fn Step(state: RecoveryEmailView, action: ChangeAction) -> impl IntoView {
     let locale = use_locale();
-    let pending: Signal<bool> = action.pending().into();
     let flow_id = state.flow.clone().unwrap_or_default();
     match state.step {
         EmailChangeStep::Enter => view! {
             <p>{t(Msg::EmailChangeIntro)}</p>
             <ActionForm action attr:class="form" attr:novalidate="">
-                <StepFormBody flow_id=String::new() step=EmailChangeStep::Enter.code() submit=Msg::EmailChangeSend pending>
+                <StepFormBody flow_id=String::new() step=EmailChangeStep::Enter.code() submit=Msg::EmailChangeSend>
                     <TextField
                         id="email"
                         name="form[email]"
@@ -141,7 +139,7 @@ fn Step(state: RecoveryEmailView, action: ChangeAction) -> impl IntoView {
                     )}
                 </p>
                 <ActionForm action attr:class="form" attr:novalidate="">
-                    <StepFormBody flow_id=code_flow step=EmailChangeStep::Check.code() submit=Msg::EmailChangeConfirm pending>
+                    <StepFormBody flow_id=code_flow step=EmailChangeStep::Check.code() submit=Msg::EmailChangeConfirm>
                         <TextField
                             id="code"
                             name="form[code]"
@@ -156,7 +154,7 @@ fn Step(state: RecoveryEmailView, action: ChangeAction) -> impl IntoView {
                 </ActionForm>
                 {(sends_left > 0).then(|| view! {
                     <ActionForm action attr:class="form" attr:novalidate="">
-                        <StepFormBody flow_id=resend_flow.clone() step=EmailChangeStep::Check.code() intent=Some("resend") submit=Msg::RecoveryResend pending secondary=true>
+                        <StepFormBody flow_id=resend_flow.clone() step=EmailChangeStep::Check.code() intent=Some("resend") submit=Msg::RecoveryResend secondary=true>
                             <p class="field__hint">
                                 {locale.format(Msg::RecoverySendsLeft, &[("count", &sends_left.to_string())])}
                             </p>
@@ -164,7 +162,7 @@ fn Step(state: RecoveryEmailView, action: ChangeAction) -> impl IntoView {
                     </ActionForm>
                 })}
                 <ActionForm action attr:class="form" attr:novalidate="">
-                    <StepFormBody flow_id step=EmailChangeStep::Check.code() intent=Some("cancel") submit=Msg::EmailChangeCancel pending secondary=true/>
+                    <StepFormBody flow_id step=EmailChangeStep::Check.code() intent=Some("cancel") submit=Msg::EmailChangeCancel secondary=true/>
                 </ActionForm>
             }
             .into_any()

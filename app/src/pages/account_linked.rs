@@ -31,7 +31,6 @@ pub fn AccountLinkedPage() -> impl IntoView {
         move || (flow(), action.version().get()),
         |(flow, _)| load_linked_accounts(flow),
     );
-    let transport_error = move || action.value().get().and_then(Result::err);
     view! {
         <Title text=t(Msg::LinkedTitle)/>
         <h1 tabindex="-1">{t(Msg::LinkedTitle)}</h1>
@@ -43,9 +42,6 @@ pub fn AccountLinkedPage() -> impl IntoView {
                 }
                 let error = state.error.clone();
                 let problems = move || -> Option<Vec<Problem>> {
-                    if let Some(error) = transport_error() {
-                        return Some(vec![Problem { message: t(error.message()).to_owned(), field_id: None }]);
-                    }
                     error.as_ref().map(|error| {
                         vec![Problem { message: error.text(locale), field_id: error.field.clone() }]
                     })
@@ -137,7 +133,6 @@ fn LinkForm(
     } else {
         String::new()
     };
-    let pending = action.pending();
     let field = |id: &str, error: &Option<String>| {
         let class = if error.is_some() {
             "field field--error"
@@ -191,7 +186,7 @@ fn LinkForm(
                 />
             </div>
             <div class="form-actions">
-                <button type="submit" class="button" aria-disabled=move || pending.get().then_some("true")>
+                <button type="submit" class="button">
                     {t(Msg::LinkedSubmit)}
                 </button>
             </div>

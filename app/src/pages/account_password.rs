@@ -11,6 +11,7 @@ use crate::{
         step::field_error_text,
     },
     components::{
+        client::LoadClient,
         error_summary::{ErrorSummary, Problem, step_problems},
         form::{CsrfField, TextField},
         password_checklist::NewPasswordFields,
@@ -37,7 +38,6 @@ pub fn AccountPasswordPage() -> impl IntoView {
         move || (flow(), action.version().get()),
         |(flow, _)| load_password_change(flow),
     );
-    let transport_error = move || action.value().get().and_then(Result::err);
     view! {
         <Title text=t(Msg::PasswordChangeTitle)/>
         <h1 tabindex="-1">{t(Msg::PasswordChangeTitle)}</h1>
@@ -59,7 +59,6 @@ pub fn AccountPasswordPage() -> impl IntoView {
                                     locale,
                                     Some(&summary_policy),
                                     error.as_ref(),
-                                    transport_error(),
                                     FIELD_IDS,
                                 )
                             };
@@ -92,9 +91,9 @@ fn ChangeForm(
     let current_error = field_error_text(error, "current_password", locale);
     let new_error = field_error_text(error, "new_password", locale);
     let confirm_error = field_error_text(error, "new_password_confirmation", locale);
-    let pending = action.pending();
     view! {
         <p>{t(Msg::PasswordChangeIntro)}</p>
+        <LoadClient/>
         <ActionForm action attr:class="form" attr:novalidate="">
             <CsrfField/>
             <TextField
@@ -111,7 +110,7 @@ fn ChangeForm(
                 confirm_error=confirm_error
             />
             <div class="form-actions">
-                <button type="submit" class="button" aria-disabled=move || pending.get().then_some("true")>
+                <button type="submit" class="button">
                     {t(Msg::PasswordChangeSubmit)}
                 </button>
             </div>

@@ -45,7 +45,6 @@ pub fn AccountQuestionsPage() -> impl IntoView {
         move || (flow(), action.version().get()),
         |(flow, _)| load_questions(flow),
     );
-    let transport_error = move || action.value().get().and_then(Result::err);
     view! {
         <Title text=t(Msg::QuestionsTitle)/>
         <h1 tabindex="-1">{t(Msg::QuestionsTitle)}</h1>
@@ -57,7 +56,7 @@ pub fn AccountQuestionsPage() -> impl IntoView {
                 }
                 let error = state.error.clone();
                 let problems = move || -> Option<Vec<Problem>> {
-                    step_problems(locale, None, error.as_ref(), transport_error(), FIELD_IDS)
+                    step_problems(locale, None, error.as_ref(), FIELD_IDS)
                 };
                 let just_saved = saved() && state.error.is_none();
                 view! {
@@ -91,7 +90,6 @@ fn Enrolled(questions: Vec<String>) -> impl IntoView {
 #[component]
 fn QuestionsForm(state: QuestionsView, action: ServerAction<SaveQuestions>) -> impl IntoView {
     let locale = use_locale();
-    let pending = action.pending();
     let count = usize::try_from(state.count).unwrap_or(3).min(5);
     let error_for = |id: &str| {
         state
@@ -174,7 +172,7 @@ fn QuestionsForm(state: QuestionsView, action: ServerAction<SaveQuestions>) -> i
             <CsrfField/>
             {fieldsets}
             <div class="form-actions">
-                <button type="submit" class="button" aria-disabled=move || pending.get().then_some("true")>
+                <button type="submit" class="button">
                     {t(Msg::QuestionsSave)}
                 </button>
             </div>

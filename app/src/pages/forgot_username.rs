@@ -28,7 +28,6 @@ pub fn ForgotUsernamePage() -> impl IntoView {
         move || (flow(), method(), action.version().get()),
         |(flow, method, _)| load_forgot_username(flow, method),
     );
-    let transport_error = move || action.value().get().and_then(Result::err);
 
     view! {
         <Title text=t(Msg::UsernameTitle)/>
@@ -41,7 +40,7 @@ pub fn ForgotUsernamePage() -> impl IntoView {
                 }
                 let error = state.error.clone();
                 view! {
-                    {move || step_problems(locale, None, error.as_ref(), transport_error(), FIELD_IDS).map(|problems| view! { <ErrorSummary problems/> })}
+                    {move || step_problems(locale, None, error.as_ref(), FIELD_IDS).map(|problems| view! { <ErrorSummary problems/> })}
                     <ProofForm state action/>
                 }
                     .into_any()
@@ -76,7 +75,6 @@ fn Found(login: String, mailed_to: Option<String>) -> impl IntoView {
 
 #[component]
 fn ProofForm(state: ForgotUsernameView, action: ServerAction<RecoverUsername>) -> impl IntoView {
-    let pending = action.pending();
     let error = state.error.clone();
     let (fields, other_way, other_label) = match state.method {
         IdentityMethod::EmployeePin => (
@@ -109,7 +107,7 @@ fn ProofForm(state: ForgotUsernameView, action: ServerAction<RecoverUsername>) -
             <input type="hidden" name="form[method]" value=state.method.code()/>
             {fields}
             <div class="form-actions">
-                <button type="submit" class="button" aria-disabled=move || pending.get().then_some("true")>
+                <button type="submit" class="button">
                     {t(Msg::UsernameSubmit)}
                 </button>
             </div>

@@ -3,11 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    SessionEpoch,
-    api::{
-        AppError,
-        signin::{SignIn, SignInView, load_sign_in},
-    },
+    api::signin::{SignIn, SignInView, load_sign_in},
     components::{
         error_summary::{ErrorSummary, Problem},
         form::{CsrfField, TextField},
@@ -23,20 +19,12 @@ use crate::{
 pub fn SignInPage() -> impl IntoView {
     let locale = use_locale();
     let action = ServerAction::<SignIn>::new();
-    let epoch = expect_context::<SessionEpoch>();
     let query = use_query_map();
     let flow = move || query.read().get("flow");
     let view_state = Resource::new(
         move || (flow(), action.version().get()),
         |(flow, _)| load_sign_in(flow),
     );
-    Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(()))) {
-            epoch.0.update(|n| *n += 1);
-        }
-    });
-    // Errors that come back to the hydrated page rather than through the flow (busy...).
-    let transport_error = move || action.value().get().and_then(Result::err);
 
     view! {
         <Title text=t(Msg::SigninTitle)/>
@@ -45,10 +33,9 @@ pub fn SignInPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let state = view_state.await.unwrap_or_default();
                 let flow_id = flow();
-                let pending = action.pending();
                 let login = state.login.clone();
                 view! {
-                    {move || sign_in_problems(locale, &state, transport_error()).map(|problems| view! { <ErrorSummary problems/> })}
+                    {move || sign_in_problems(locale, &state).map(|problems| view! { <ErrorSummary problems/> })}
                     <p>{t(Msg::SigninIntro)}</p>
                     <ActionForm action attr:class="form" attr:novalidate="">
                         <CsrfField/>
@@ -70,8 +57,8 @@ pub fn SignInPage() -> impl IntoView {
                             input_type="password"
                         />
                         <div class="form-actions">
-                            <button type="submit" class="button" aria-disabled=move || pending.get().then_some("true")>
-                                {move || t(if pending.get() { Msg::SigninSubmitting } else { Msg::SigninSubmit })}
+                            <button type="submit" class="button">
+                                {t(Msg::SigninSubmit)}
                             </button>
                         </div>
                     </ActionForm>
@@ -101,19 +88,14 @@ pub fn SignInPage() -> impl IntoView {
     }
 }
 
-fn sign_in_problems(
-    locale: Locale,
-    state: &SignInView,
-    transport_error: Option<AppError>,
-) -> Option<Vec<Problem>> {
-    let message = match (transport_error, state.error) {
-        (Some(error), _) => locale.text(error.message()).to_owned(),
-        (None, Some(Msg::SigninThrottled)) => locale.format(
+fn sign_in_problems(locale: Locale, state: &SignInView) -> Option<Vec<Problem>> {
+    let message = match state.error {
+        Some(Msg::SigninThrottled) => locale.format(
             Msg::SigninThrottled,
             &[("minutes", &state.retry_minutes.unwrap_or(1).to_string())],
         ),
-        (None, Some(msg)) => locale.text(msg).to_owned(),
-        (None, None) => return None,
+        Some(msg) => locale.text(msg).to_owned(),
+        None => return None,
     };
     Some(vec![Problem {
         message,

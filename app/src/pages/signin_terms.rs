@@ -6,7 +6,6 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
 use crate::{
-    SessionEpoch,
     api::signin::{AcceptSignInTerms, load_sign_in_terms},
     components::{
         error_summary::{ErrorSummary, Problem},
@@ -20,30 +19,18 @@ use crate::{
 pub fn SignInTermsPage() -> impl IntoView {
     let locale = use_locale();
     let action = ServerAction::<AcceptSignInTerms>::new();
-    let epoch = expect_context::<SessionEpoch>();
     let query = use_query_map();
     let flow = move || query.read().get("flow");
     let view_state = Resource::new(
         move || (flow(), action.version().get()),
         |(flow, _)| load_sign_in_terms(flow),
     );
-    Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(()))) {
-            epoch.0.update(|n| *n += 1);
-        }
-    });
     view! {
         <Title text=t(Msg::SigninTermsTitle)/>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let state = view_state.await.unwrap_or_default();
                 if !state.pending {
-                    // Just accepted here: the server already sends the person to their
-                    // account, whose page may still be loading; sending them to the
-                    // sign-in page now would win that race.
-                    if matches!(action.value().get_untracked(), Some(Ok(()))) {
-                        return ().into_any();
-                    }
                     return view! { <Redirect path="/signin"/> }.into_any();
                 }
                 let error = state.error.map(|msg| locale.text(msg).to_owned());

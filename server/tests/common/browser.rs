@@ -38,6 +38,29 @@ pub async fn send(router: &Router, request: Request<Body>) -> (Response<Body>, S
     )
 }
 
+/// Every page the tests load: one loader of the client if the page holds an island, and
+/// none (nor any WASM) if it holds none (`app/src/components/client.rs`). Leptos' inline
+/// render data, which loads nothing, is on every page.
+pub fn assert_client_matches_islands(what: &str, html: &str) {
+    if !html.starts_with("<!DOCTYPE html>") {
+        return;
+    }
+    let islands = html.matches("<leptos-island").count();
+    let loaders = html.matches("<script type=\"module\"").count();
+    if islands > 0 {
+        assert_eq!(
+            loaders, 1,
+            "{what}: {islands} island(s), {loaders} loader(s)\n{html}"
+        );
+    } else {
+        assert_eq!(loaders, 0, "{what}: a loader without an island\n{html}");
+        assert!(
+            !html.contains(".wasm"),
+            "{what}: WASM without an island\n{html}"
+        );
+    }
+}
+
 /// A browser: keeps the cookies the router sets and sends them back.
 pub struct Browser {
     pub router: Router,
@@ -100,8 +123,10 @@ impl Browser {
     /// Sends `request` as it is (no cookie, host or extra header added) and keeps the
     /// cookies of the answer; answers the response (its body taken out) and the body.
     pub async fn send(&mut self, request: Request<Body>) -> (Response<Body>, String) {
+        let what = format!("{} {}", request.method(), request.uri());
         let (response, body) = send(&self.router, request).await;
         self.remember(&response);
+        assert_client_matches_islands(&what, &body);
         (response, body)
     }
 

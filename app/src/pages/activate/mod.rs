@@ -4,7 +4,7 @@
 mod link;
 mod steps;
 
-use leptos::{html, prelude::*};
+use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -33,9 +33,6 @@ pub fn ActivatePage() -> impl IntoView {
         move || (flow(), action.version().get()),
         |(flow, _)| load_activation(flow),
     );
-    // Errors that come back to the hydrated page instead of a redirect (busy, expired...).
-    let transport_error = move || action.value().get().and_then(Result::err);
-    let loads = StoredValue::new(0u32);
 
     view! {
         <Title text=t(Msg::ActivationTitle)/>
@@ -51,27 +48,16 @@ pub fn ActivatePage() -> impl IntoView {
                             .into_any();
                     }
                 };
-                let heading = NodeRef::<html::H1>::new();
-                // A new step arrived without a page load: announce it by moving focus
-                // to its heading (the error summary takes focus itself).
-                loads.update_value(|n| *n += 1);
-                if loads.get_value() > 1 && state.error.is_none() {
-                    Effect::new(move |_| {
-                        if let Some(h1) = heading.get() {
-                            let _ = h1.focus();
-                        }
-                    });
-                }
                 let flow_id = flow().unwrap_or_default();
                 view! {
-                    <StepHeader state=state.clone() heading/>
+                    <StepHeader state=state.clone()/>
                     <WithPortal children=move |portal| {
                         let state = state.clone();
                         let policy = portal.password_policy.clone();
                         let error = state.error.clone();
                         view! {
                             {move || {
-                                step_problems(locale, Some(&policy), error.as_ref(), transport_error(), FIELD_IDS)
+                                step_problems(locale, Some(&policy), error.as_ref(), FIELD_IDS)
                                     .map(|problems| view! { <ErrorSummary problems/> })
                             }}
                             {state.notice.map(|notice| view! {
@@ -94,14 +80,14 @@ pub fn ActivatePage() -> impl IntoView {
 
 /// The step's heading and "Step n of 10".
 #[component]
-fn StepHeader(state: ActivationView, heading: NodeRef<html::H1>) -> impl IntoView {
+fn StepHeader(state: ActivationView) -> impl IntoView {
     let locale = use_locale();
     let title = step_title(state.step);
     view! {
         {state.step.number().map(|n| view! {
             <p class="step-counter">{locale.format(Msg::ActivationStepOf, &[("n", &n.to_string()), ("total", "10")])}</p>
         })}
-        <h1 tabindex="-1" node_ref=heading>{t(title)}</h1>
+        <h1 tabindex="-1">{t(title)}</h1>
     }
 }
 

@@ -9,6 +9,7 @@ use crate::{
         portal::PortalContext,
     },
     components::{
+        client::LoadClient,
         form::{Choice, StepFormBody, TextField},
         password_checklist::NewPasswordFields,
     },
@@ -166,10 +167,9 @@ fn StepForm(
     #[prop(optional)] intent: Option<&'static str>,
     #[prop(optional)] secondary: bool,
 ) -> impl IntoView {
-    let pending = action.pending();
     view! {
         <ActionForm action attr:class="form" attr:novalidate="">
-            <StepFormBody flow_id step=step.code() submit pending=pending.into() intent secondary>
+            <StepFormBody flow_id step=step.code() submit intent secondary>
                 {children.map(|children| children())}
             </StepFormBody>
         </ActionForm>
@@ -291,6 +291,7 @@ fn NewPassword(
     let error = field_error(&state, "new_password");
     let confirm_error = field_error(&state, "new_password_confirmation");
     view! {
+        <LoadClient/>
         <p>{t(Msg::ActivationNewPasswordIntro)}</p>
         <StepForm action flow_id step=state.step submit=Msg::ActivationFinish>
             <input type="hidden" name="form[login]" autocomplete="username" value=state.login.clone()/>

@@ -4,7 +4,7 @@
 mod link;
 mod steps;
 
-use leptos::{html, prelude::*};
+use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -57,9 +57,6 @@ pub fn ForgotPasswordPage() -> impl IntoView {
         move || (flow(), action.version().get()),
         |(flow, _)| load_password_recovery(flow),
     );
-    // Errors that come back to the hydrated page instead of a redirect (busy...).
-    let transport_error = move || action.value().get().and_then(Result::err);
-    let loads = StoredValue::new(0u32);
 
     view! {
         <Title text=t(Msg::RecoveryTitle)/>
@@ -75,21 +72,10 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                             .into_any();
                     }
                 };
-                let heading = NodeRef::<html::H1>::new();
-                // A new step arrived without a page load: announce it by moving focus to
-                // its heading (the error summary takes focus itself).
-                loads.update_value(|n| *n += 1);
-                if loads.get_value() > 1 && state.error.is_none() {
-                    Effect::new(move |_| {
-                        if let Some(h1) = heading.get() {
-                            let _ = h1.focus();
-                        }
-                    });
-                }
                 let flow_id = flow().unwrap_or_default();
                 let show_help = !matches!(state.step, RecoveryStep::Done | RecoveryStep::Helpdesk);
                 view! {
-                    <h1 tabindex="-1" node_ref=heading>{t(step_title(&state))}</h1>
+                    <h1 tabindex="-1">{t(step_title(&state))}</h1>
                     <WithPortal children=move |portal| {
                         let state = state.clone();
                         let policy = portal.password_policy.clone();
@@ -97,7 +83,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                         let institution = portal.institution.clone();
                         view! {
                             {move || {
-                                step_problems(locale, Some(&policy), error.as_ref(), transport_error(), FIELD_IDS)
+                                step_problems(locale, Some(&policy), error.as_ref(), FIELD_IDS)
                                     .map(|problems| view! { <ErrorSummary problems/> })
                             }}
                             {state.notice.map(|notice| view! {

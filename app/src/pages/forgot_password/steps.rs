@@ -9,6 +9,7 @@ use crate::{
         portal::PortalContext,
     },
     components::{
+        client::LoadClient,
         form::{Choice, StepFormBody, TextField},
         identity_fields::{EmployeePinFields, IdentityFields},
         password_checklist::NewPasswordFields,
@@ -212,6 +213,7 @@ pub fn StepBody(
         }
         .into_any(),
         RecoveryStep::NewPassword => view! {
+            <LoadClient/>
             <p>{t(Msg::RecoveryNewPasswordIntro)}</p>
             <StepForm action flow_id step submit=Msg::RecoverySavePassword>
                 <input type="hidden" name="form[identifier]" autocomplete="username" value=state.identifier.clone()/>
@@ -269,10 +271,9 @@ fn StepForm(
     #[prop(optional)] intent: Option<&'static str>,
     #[prop(optional)] secondary: bool,
 ) -> impl IntoView {
-    let pending = action.pending();
     view! {
         <ActionForm action attr:class="form" attr:novalidate="">
-            <StepFormBody flow_id step=step.code() submit pending=pending.into() intent secondary>
+            <StepFormBody flow_id step=step.code() submit intent secondary>
                 {children.map(|children| children())}
             </StepFormBody>
         </ActionForm>

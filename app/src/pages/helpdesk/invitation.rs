@@ -106,7 +106,7 @@ fn Invitation(
     view! {
         <Title text=title.clone()/>
         <h1 tabindex="-1">{title}</h1>
-        <OutcomeNotice outcome=outcome.clone() action=act/>
+        <OutcomeNotice outcome=outcome.clone()/>
         {view.has_account.then(|| view! { <p class="notice">{t(Msg::HelpdeskInvitationAccountNotice)}</p> })}
         {list}
         <section aria-labelledby="actions-title">

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 use super::refused;
 use crate::{
     api::helpdesk::{LetterView, load_helpdesk_letter, query_value},
+    components::client::LoadClient,
     i18n::Msg,
     t,
 };
@@ -33,9 +34,6 @@ pub fn HelpdeskLetterPage() -> impl IntoView {
 
 #[component]
 fn Letter(view: LetterView) -> impl IntoView {
-    // The print button needs JavaScript: it appears once the page is hydrated.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     let back = (!view.person_id.is_empty()).then(|| {
         view! {
             <p class="no-print">
@@ -47,11 +45,8 @@ fn Letter(view: LetterView) -> impl IntoView {
         Some(html) => view! {
             <p class="notice no-print">{t(Msg::HelpdeskLetterIntro)}</p>
             <div class="form-actions no-print">
-                {move || hydrated.get().then(|| view! {
-                    <button type="button" class="button" on:click=move |_| print()>
-                        {t(Msg::HelpdeskLetterPrint)}
-                    </button>
-                })}
+                <LoadClient/>
+                <PrintButton label=t(Msg::HelpdeskLetterPrint).to_owned()/>
             </div>
             <p class="field__hint no-print">{t(Msg::HelpdeskLetterPrintHint)}</p>
             <div class="helpdesk-letter" inner_html=html></div>
@@ -64,6 +59,23 @@ fn Letter(view: LetterView) -> impl IntoView {
         <h1 tabindex="-1" class="no-print">{t(Msg::HelpdeskLetterTitle)}</h1>
         {body}
         {back}
+    }
+}
+
+/// The print button needs JavaScript: it appears once the island is hydrated.
+#[island]
+fn PrintButton(label: String) -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    move || {
+        hydrated.get().then(|| {
+            let label = label.clone();
+            view! {
+                <button type="button" class="button" on:click=move |_| print()>
+                    {label}
+                </button>
+            }
+        })
     }
 }
 

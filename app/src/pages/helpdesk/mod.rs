@@ -102,18 +102,11 @@ fn use_outcome() -> Memo<Outcome> {
     })
 }
 
-/// The success notice, or the error summary (a refusal carried by the address, or the
-/// transport's error after a submit with JavaScript).
+/// The success notice, or the error summary (a refusal carried by the address).
 #[component]
-fn OutcomeNotice(outcome: Outcome, action: ServerAction<HelpdeskAct>) -> impl IntoView {
+fn OutcomeNotice(outcome: Outcome) -> impl IntoView {
     let locale = use_locale();
     let problems = move || -> Option<Vec<Problem>> {
-        if let Some(Err(error)) = action.value().get() {
-            return Some(vec![Problem {
-                message: locale.text(error.message()).to_owned(),
-                field_id: None,
-            }]);
-        }
         outcome.refused.map(|(action, msg)| {
             vec![Problem {
                 message: locale.text(msg).to_owned(),

@@ -170,7 +170,7 @@ fn Person(view: PersonView, outcome: Outcome, act: ServerAction<HelpdeskAct>) ->
     view! {
         <Title text=title.clone()/>
         <h1 tabindex="-1">{title}</h1>
-        <OutcomeNotice outcome=outcome.clone() action=act/>
+        <OutcomeNotice outcome=outcome.clone()/>
         <section class="panel" aria-labelledby="account-title">
             <h2 id="account-title">{t(Msg::HelpdeskAccountTitle)}</h2>
             <dl class="summary">

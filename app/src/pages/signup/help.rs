@@ -1,7 +1,7 @@
 //! "Can't sign in?" (seed 003): one address field; afterwards the same page whatever
 //! the address (an activation mail, a reset mail, or nothing was sent).
 
-use leptos::{html, prelude::*};
+use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -9,6 +9,7 @@ use crate::{
     api::signup::{RequestSignInHelp, load_cant_sign_in},
     components::{
         bot_check::BotCheck,
+        client::LoadClient,
         error_summary::{ErrorSummary, step_problems},
         form::{CsrfField, TextField},
         portal::WithPortal,
@@ -28,21 +29,14 @@ pub fn CantSignInPage() -> impl IntoView {
         move || (flow(), action.version().get()),
         |(flow, _)| load_cant_sign_in(flow),
     );
-    let transport_error = move || action.value().get().and_then(Result::err);
     view! {
         <Title text=t(Msg::CantSigninTitle)/>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let state = view_state.await.unwrap_or_default();
                 if sent() {
-                    let heading = NodeRef::<html::H1>::new();
-                    Effect::new(move |_| {
-                        if let Some(h1) = heading.get() {
-                            let _ = h1.focus();
-                        }
-                    });
                     return view! {
-                        <h1 tabindex="-1" node_ref=heading>{t(Msg::CantSigninSentTitle)}</h1>
+                        <h1 tabindex="-1">{t(Msg::CantSigninSentTitle)}</h1>
                         <p class="lead" role="status">{t(Msg::CantSigninSentText)}</p>
                         <p>{t(Msg::CantSigninSentDelay)}</p>
                         <p><a class="button" href="/signin">{t(Msg::SignupSignIn)}</a></p>
@@ -58,7 +52,7 @@ pub fn CantSignInPage() -> impl IntoView {
                 view! {
                     <h1 tabindex="-1">{t(Msg::CantSigninTitle)}</h1>
                     {move || {
-                        step_problems(locale, None, error.as_ref(), transport_error(), &["email"])
+                        step_problems(locale, None, error.as_ref(), &["email"])
                             .map(|problems| view! { <ErrorSummary problems/> })
                     }}
                     <p>{t(Msg::CantSigninIntro)}</p>
@@ -74,9 +68,10 @@ pub fn CantSignInPage() -> impl IntoView {
                             error=email_error
                             value=state.email.clone()
                         />
+                        <LoadClient/>
                         <BotCheck challenge=state.bot_challenge.clone()/>
                         <div class="form-actions">
-                            <button type="submit" class="button" aria-disabled=move || action.pending().get().then_some("true")>
+                            <button type="submit" class="button">
                                 {t(Msg::CantSigninSubmit)}
                             </button>
                         </div>

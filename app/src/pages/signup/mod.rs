@@ -7,7 +7,7 @@ mod legal;
 mod link;
 mod steps;
 
-use leptos::{html, prelude::*};
+use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -50,8 +50,6 @@ pub fn SignUpPage() -> impl IntoView {
         move || (flow(), invitation(), action.version().get()),
         |(flow, invitation, _)| load_sign_up(flow, invitation),
     );
-    let transport_error = move || action.value().get().and_then(Result::err);
-    let loads = StoredValue::new(0u32);
 
     view! {
         <Title text=t(Msg::SignupTitle)/>
@@ -67,19 +65,8 @@ pub fn SignUpPage() -> impl IntoView {
                             .into_any();
                     }
                 };
-                let heading = NodeRef::<html::H1>::new();
-                // A new step arrived without a page load: move focus to its heading so
-                // screen readers announce it (the error summary takes focus itself).
-                loads.update_value(|n| *n += 1);
-                if loads.get_value() > 1 && state.error.is_none() {
-                    Effect::new(move |_| {
-                        if let Some(h1) = heading.get() {
-                            let _ = h1.focus();
-                        }
-                    });
-                }
                 view! {
-                    <h1 tabindex="-1" node_ref=heading>{t(step_title(&state))}</h1>
+                    <h1 tabindex="-1">{t(step_title(&state))}</h1>
                     {(state.step != SignUpStep::Invalid && state.step != SignUpStep::Done).then(|| view! {
                         <p class="step-count">{t(step_count(state.step))}</p>
                     })}
@@ -89,7 +76,7 @@ pub fn SignUpPage() -> impl IntoView {
                         let error = state.error.clone();
                         view! {
                             {move || {
-                                step_problems(locale, Some(&policy), error.as_ref(), transport_error(), FIELD_IDS)
+                                step_problems(locale, Some(&policy), error.as_ref(), FIELD_IDS)
                                     .map(|problems| view! { <ErrorSummary problems/> })
                             }}
                             {state.notice.map(|notice| view! {

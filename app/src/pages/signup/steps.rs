@@ -10,6 +10,7 @@ use crate::{
     },
     components::{
         bot_check::BotCheck,
+        client::LoadClient,
         form::{Choice, StepFormBody, TextField},
         password_checklist::NewPasswordFields,
     },
@@ -30,7 +31,6 @@ fn field_error(state: &SignUpView, field: &str) -> Option<String> {
 #[component]
 pub fn StepBody(state: SignUpView, action: StepAction, portal: PortalContext) -> impl IntoView {
     let locale = use_locale();
-    let pending: Signal<bool> = action.pending().into();
     let flow_id = state.flow.clone().unwrap_or_default();
     let step = state.step.code();
     match state.step {
@@ -54,7 +54,7 @@ pub fn StepBody(state: SignUpView, action: StepAction, portal: PortalContext) ->
             <p class="lead">{locale.format(Msg::SignupIntro, &[("issuer", &state.issuer)])}</p>
             <p>{t(Msg::SignupIdentifyIntro)}</p>
             <ActionForm action attr:class="form" attr:novalidate="">
-                <StepFormBody flow_id step submit=Msg::SignupNext pending>
+                <StepFormBody flow_id step submit=Msg::SignupNext>
                     {state.invitation.clone().map(|token| view! {
                         <input type="hidden" name="form[invitation]" value=token/>
                     })}
@@ -90,9 +90,10 @@ pub fn StepBody(state: SignUpView, action: StepAction, portal: PortalContext) ->
         }
         .into_any(),
         SignUpStep::Password => view! {
+            <LoadClient/>
             <p>{t(Msg::SignupPasswordIntro)}</p>
             <ActionForm action attr:class="form" attr:novalidate="">
-                <StepFormBody flow_id step submit=Msg::SignupNext pending>
+                <StepFormBody flow_id step submit=Msg::SignupNext>
                     // Lets password managers save the address with the new password.
                     <input type="hidden" name="form[email]" autocomplete="username" value=state.email.clone()/>
                     <NewPasswordFields
@@ -130,7 +131,7 @@ pub fn StepBody(state: SignUpView, action: StepAction, portal: PortalContext) ->
                     )}
                 </p>
                 <ActionForm action attr:class="form" attr:novalidate="">
-                    <StepFormBody flow_id step submit=Msg::SignupActivate pending>
+                    <StepFormBody flow_id step submit=Msg::SignupActivate>
                         <TextField
                             id="code"
                             name="form[code]"
@@ -147,7 +148,7 @@ pub fn StepBody(state: SignUpView, action: StepAction, portal: PortalContext) ->
                 <p>{t(Msg::SignupNoMailText)}</p>
                 {(sends_left > 0).then(|| view! {
                     <ActionForm action attr:class="form" attr:novalidate="">
-                        <StepFormBody flow_id=resend_flow.clone() step intent=Some("resend") submit=Msg::RecoveryResend pending secondary=true>
+                        <StepFormBody flow_id=resend_flow.clone() step intent=Some("resend") submit=Msg::RecoveryResend secondary=true>
                             <p class="field__hint">
                                 {locale.format(Msg::RecoverySendsLeft, &[("count", &sends_left.to_string())])}
                             </p>
