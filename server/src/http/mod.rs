@@ -11,7 +11,6 @@ mod metrics;
 mod nul_bytes;
 mod observe;
 mod pages;
-mod render_owner;
 mod request_context;
 
 use std::path::PathBuf;
@@ -84,7 +83,6 @@ pub fn router(sesame: Sesame, leptos_options: LeptosOptions) -> Router {
             HttpState,
             _,
         >(context, shell))
-        .layer(middleware::from_fn(render_owner::keep_current))
         .layer(middleware::from_fn(error_page::render_for_forms))
         .layer(middleware::from_fn_with_state(
             sesame.clone(),
@@ -113,12 +111,6 @@ fn page_context(sesame: Sesame) -> impl Fn() + Clone + Send + 'static {
     move || {
         provide_context(services.clone());
         let parts = use_context::<http::request::Parts>();
-        if let Some(slot) = parts
-            .as_ref()
-            .and_then(|p| p.extensions.get::<render_owner::RenderOwnerSlot>())
-        {
-            slot.record_current();
-        }
         let meta = parts.and_then(|p| p.extensions.get::<RequestMeta>().cloned());
         if let Some(meta) = meta {
             provide_context(PageSettings {
