@@ -6,7 +6,7 @@
 //! builds a step's view more than once while its data resolves and keeps only the last:
 //! a "first one on the page writes the scripts" rule would be spent on a discarded build.
 //! The server's tests and the browser suite check every page they load: islands come with
-//! exactly one loader, and a page without islands has no script.
+//! exactly one loader, and a page without islands has none.
 
 use leptos::{config::LeptosOptions, prelude::*};
 
