@@ -99,8 +99,8 @@ export async function setLanguage(page: Page, lang: Lang): Promise<void> {
 
 /**
  * Lets the page settle after a full page load: without JavaScript the `load` event is
- * enough; with it, wait until a page with islands has fetched the client and hydrated them
- * (no request for 500 ms), so typing reaches the checklist and the bot check is solved.
+ * enough; with it, wait until a page with islands has fetched the client (no request for
+ * 500 ms), so its islands are awake when the test starts typing.
  */
 export async function settle(page: Page, mode: Mode): Promise<void> {
   await page.waitForLoadState('load');

@@ -41,7 +41,7 @@ pub async fn send(router: &Router, request: Request<Body>) -> (Response<Body>, S
 /// Every page the tests load: one loader of the client if the page holds an island, and
 /// none (nor any WASM) if it holds none (`app/src/components/client.rs`). Leptos' inline
 /// render data, which loads nothing, is on every page.
-pub fn assert_client_matches_islands(what: &str, html: &str) {
+fn assert_client_matches_islands(what: &str, html: &str) {
     if !html.starts_with("<!DOCTYPE html>") {
         return;
     }
