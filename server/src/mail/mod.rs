@@ -28,8 +28,9 @@ pub struct RenderedMail {
 #[derive(Clone, Debug)]
 pub struct Outbox {
     wake: Arc<Notify>,
-    /// Domain of generated Message-IDs (from the public URL).
-    domain: String,
+    /// Domain of generated Message-IDs (from the public URL). Shared: the server's state
+    /// is cloned into every request.
+    domain: Arc<str>,
 }
 
 impl Outbox {
@@ -40,7 +41,7 @@ impl Outbox {
             .and_then(|rest| rest.split(['/', ':']).next())
             .filter(|d| !d.is_empty())
             .unwrap_or("sesame.invalid")
-            .to_owned();
+            .into();
         Outbox {
             wake: Arc::new(Notify::new()),
             domain,
