@@ -23,13 +23,9 @@ use leptos_router::{
 };
 
 use crate::{
-    api::{AppError, portal::PortalContext},
     components::layout::Layout,
     i18n::{Locale, Msg},
 };
-
-/// The portal's shared facts, fetched once per page.
-pub type PortalResource = Resource<Result<PortalContext, AppError>>;
 
 /// This page's language and this browser's CSRF token, taken from the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,9 +73,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let locale = use_locale();
-
-    let portal: PortalResource = Resource::new(|| (), |_| api::portal::load_portal());
-    provide_context(portal);
 
     view! {
         <Title formatter=move |page: String| title_text(&page, locale.text(Msg::AppName))/>

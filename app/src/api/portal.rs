@@ -65,8 +65,19 @@ pub trait PortalApi: Send + Sync {
     async fn context(&self, meta: &super::ssr::RequestMeta) -> Result<PortalContext, AppError>;
 }
 
-#[server(input = server_fn::codec::GetUrl, prefix = "/api")]
-pub async fn load_portal() -> Result<PortalContext, AppError> {
-    let meta = super::ssr::request_meta()?;
-    super::ssr::services()?.portal.context(&meta).await
+/// The portal context of the page being rendered, or why it could not be loaded. The
+/// server loads it once before the render and provides it, so the header, the footer and
+/// the page read it without each waiting for it.
+#[derive(Clone, Debug)]
+pub struct LoadedPortal(pub Result<PortalContext, AppError>);
+
+impl LoadedPortal {
+    /// The page's portal context; a render without one (the route list's) gets an error.
+    pub fn current() -> Result<PortalContext, AppError> {
+        use_context::<LoadedPortal>()
+            .map(|loaded| loaded.0)
+            .unwrap_or(Err(AppError::Internal {
+                request_id: String::from("-"),
+            }))
+    }
 }

@@ -11,14 +11,15 @@ mod metrics;
 mod nul_bytes;
 mod observe;
 mod pages;
+mod render;
 mod request_context;
 
 use std::path::PathBuf;
 
-use app::{PageSettings, api::ssr::RequestMeta, shell};
+use app::{api::ssr::Services, shell};
 use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
 
 use crate::{flows, state::Sesame};
@@ -29,6 +30,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 #[derive(Clone, axum::extract::FromRef)]
 pub struct HttpState {
     pub sesame: Sesame,
+    pub services: Services,
     pub leptos_options: LeptosOptions,
 }
 
@@ -58,9 +60,10 @@ pub fn leptos_options() -> LeptosOptions {
 
 pub fn router(sesame: Sesame, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(app::App);
-    let context = page_context(sesame.clone());
+    let services = flows::services(&sesame);
     let state = HttpState {
         sesame: sesame.clone(),
+        services: services.clone(),
         leptos_options: leptos_options.clone(),
     };
 
@@ -74,15 +77,18 @@ pub fn router(sesame: Sesame, leptos_options: LeptosOptions) -> Router {
             .route("/dev/mailbox", get(mailbox::index))
             .route("/dev/mailbox/{name}", get(mailbox::message));
     }
+    // Leptos registers the server functions (and starts its task executor) here; the pages
+    // get a handler that loads their portal context before the render.
+    let no_pages = Vec::new();
     router
-        .leptos_routes_with_context(&state, routes, context.clone(), {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            HttpState,
-            _,
-        >(context, shell))
+        .leptos_routes_with_context(
+            &state,
+            no_pages,
+            render::page_context(sesame.clone(), services, None),
+            move || shell(leptos_options.clone()),
+        )
+        .leptos_routes_with_handler(routes, get(render::page))
+        .fallback(render::file_or_not_found)
         .layer(middleware::from_fn(error_page::render_for_forms))
         .layer(middleware::from_fn_with_state(
             sesame.clone(),
@@ -102,30 +108,6 @@ pub fn router(sesame: Sesame, leptos_options: LeptosOptions) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())
         .with_state(state)
-}
-
-/// What every page render and server function gets: the flows' services, the page's
-/// language and CSRF token, and a CSP allowing this response's hydration script.
-fn page_context(sesame: Sesame) -> impl Fn() + Clone + Send + 'static {
-    let services = flows::services(&sesame);
-    move || {
-        provide_context(services.clone());
-        let parts = use_context::<http::request::Parts>();
-        let meta = parts.and_then(|p| p.extensions.get::<RequestMeta>().cloned());
-        if let Some(meta) = meta {
-            provide_context(PageSettings {
-                locale: meta.locale,
-                csrf_token: sesame.key.csrf_token(&meta.device_id),
-            });
-        }
-        if let (Some(nonce), Some(response)) =
-            (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
-            && let Ok(value) =
-                http::HeaderValue::from_str(&headers::content_security_policy(Some(&nonce)))
-        {
-            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
 }
 
 /// Where the built site (WASM, JS, CSS, public assets) is served from.

@@ -18,10 +18,10 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
 use crate::{
-    PortalResource,
     api::{
         AppError,
         helpdesk::{HelpdeskAct, HelpdeskAction},
+        portal::LoadedPortal,
     },
     components::{
         error_summary::{ErrorSummary, Problem},
@@ -49,28 +49,24 @@ fn refused(error: AppError) -> AnyView {
 /// "Access denied", with HTTP 403; a visitor who is not signed in goes to sign-in.
 #[component]
 fn NotAllowed() -> impl IntoView {
-    let portal = expect_context::<PortalResource>();
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let signed_in = portal.await.ok().and_then(|p| p.person).is_some();
-                if !signed_in {
-                    return view! { <Redirect path="/signin"/> }.into_any();
-                }
-                #[cfg(feature = "ssr")]
-                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                    response.set_status(http::StatusCode::FORBIDDEN);
-                }
-                view! {
-                    <Title text=t(Msg::HelpdeskForbiddenTitle)/>
-                    <h1 tabindex="-1">{t(Msg::HelpdeskForbiddenTitle)}</h1>
-                    <p>{t(Msg::HelpdeskForbiddenText)}</p>
-                    <p><a href="/">{t(Msg::ErrorBackHome)}</a></p>
-                }
-                    .into_any()
-            })}
-        </Transition>
+    let signed_in = LoadedPortal::current()
+        .ok()
+        .and_then(|p| p.person)
+        .is_some();
+    if !signed_in {
+        return view! { <Redirect path="/signin"/> }.into_any();
     }
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <Title text=t(Msg::HelpdeskForbiddenTitle)/>
+        <h1 tabindex="-1">{t(Msg::HelpdeskForbiddenTitle)}</h1>
+        <p>{t(Msg::HelpdeskForbiddenText)}</p>
+        <p><a href="/">{t(Msg::ErrorBackHome)}</a></p>
+    }
+    .into_any()
 }
 
 /// The outcome the page after an action carries in its address: `?done=<action>`, or
