@@ -1895,6 +1895,13 @@ async fn every_page_error_page_and_file_carries_the_security_headers() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{engine}");
         assert!(html.contains("<html"), "{engine}");
         assert_security_headers(&response, &format!("{engine}: 404"), true);
+        // The not-found page is a page like the others: the institution in the header, and
+        // the name menu for someone signed in.
+        assert!(html.contains("site-header__name"), "{engine}: {html}");
+        assert!(!html.contains("account-menu"), "{engine}: {html}");
+        let (response, html) = desk.get("/no/such/page").await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{engine}");
+        assert!(html.contains("account-menu"), "{engine}: {html}");
         let mut stranger = Browser::signed_in(
             router.clone(),
             &common::signed_in(&test, "curious", Category::PermanentStaff).await,
