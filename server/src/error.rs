@@ -47,41 +47,50 @@ pub fn database_unreachable(error: &sqlx::Error) -> bool {
 
 impl Error {
     /// Logs the error under the request id and turns it into what the browser may see.
-    /// A database that does not answer makes the answer a 503 with `Retry-After`.
+    /// Inside a render or server function, the answer gets the error's status
+    /// ([`set_response_status`]).
     pub fn into_app_error(self, request_id: &str) -> AppError {
-        match self {
+        let error = match self {
             Error::HashingBusy => AppError::Busy {
                 retry_after_secs: 2,
             },
             Error::Database(error) if database_unreachable(&error) => {
                 tracing::error!(request_id, %error, "database unreachable");
-                if let Some(response) =
-                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-                {
-                    response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
-                    response.insert_header(
-                        http::header::RETRY_AFTER,
-                        http::HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
-                    );
-                }
                 AppError::Unavailable {
                     request_id: request_id.to_owned(),
                 }
             }
             other => {
                 tracing::error!(request_id, error = %other, "request failed");
-                // A form posted without JavaScript would otherwise be redirected back to
-                // where it came from, and the person would never see the request id.
-                if let Some(response) =
-                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-                {
-                    response.set_status(http::StatusCode::INTERNAL_SERVER_ERROR);
-                }
                 AppError::Internal {
                     request_id: request_id.to_owned(),
                 }
             }
+        };
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            set_response_status(&error, &response);
         }
+        error
+    }
+}
+
+/// The status a server-side error gives the answer: a database that does not answer makes
+/// it a 503 with `Retry-After`; a failure a 500 (a form posted without JavaScript would
+/// otherwise be redirected back to where it came from, and the person would never see the
+/// request id). Other errors leave the status to the page.
+pub fn set_response_status(error: &AppError, response: &leptos_axum::ResponseOptions) {
+    match error {
+        AppError::Unavailable { .. } => {
+            response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+            response.insert_header(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+        }
+        AppError::Internal { .. } => {
+            response.set_status(http::StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        _ => {}
     }
 }
 

@@ -22,7 +22,7 @@ use leptos_axum::ResponseOptions;
 use tower_http::services::ServeDir;
 
 use super::{HttpState, headers};
-use crate::{error::UNAVAILABLE_RETRY_AFTER_SECS, state::Sesame};
+use crate::{error::set_response_status, state::Sesame};
 
 /// A page of the app.
 pub async fn page(State(state): State<HttpState>, request: Request) -> Response {
@@ -105,13 +105,9 @@ pub fn page_context(
             response.insert_header(header::CONTENT_SECURITY_POLICY, value);
         }
         if let Some(portal) = &portal {
-            // The database could not tell who is signed in: the page says so, with a 503.
-            if let (Err(AppError::Unavailable { .. }), Some(response)) = (&portal.0, &response) {
-                response.set_status(StatusCode::SERVICE_UNAVAILABLE);
-                response.insert_header(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
-                );
+            // Loaded before the render: the status its error calls for is given here.
+            if let (Err(error), Some(response)) = (&portal.0, &response) {
+                set_response_status(error, response);
             }
             provide_context(portal.clone());
         }
