@@ -198,6 +198,29 @@ async fn throttle_locks_after_the_limit_and_releases_by_itself() {
             None,
             "{engine}: lock ends"
         );
+        // Several keys in one check: the longest lock among them, none once all have ended.
+        let long = "signin:ip:203.0.113.9";
+        for at in [1_050, 1_051, 1_052] {
+            throttle::record_failure(&store.pool, long, rule, at)
+                .await
+                .expect("f");
+        }
+        let keys = [key, "signin:ip:never-failed", long];
+        for (at, left) in [(1_100, Some(552)), (1_610, Some(42)), (1_652, None)] {
+            assert_eq!(
+                throttle::locked_for_any(&store.pool, &keys, at)
+                    .await
+                    .expect("q"),
+                left,
+                "{engine} at {at}"
+            );
+        }
+        assert_eq!(
+            throttle::locked_for_any(&store.pool, &[], 1_100)
+                .await
+                .expect("q"),
+            None
+        );
         // Failures outside the window do not add up.
         let other = "signin:ip:1";
         for at in [0, 1_000, 2_000, 3_000] {

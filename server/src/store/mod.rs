@@ -62,14 +62,20 @@ impl Store {
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5));
         if engine == Engine::Sqlite {
-            options = options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    use sqlx::Executor;
-                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
-                        .await?;
-                    Ok(())
-                })
-            });
+            // A SQLite connection is a thread of this process, not a socket that a restart
+            // or a network cut can break: pinging it before each use (sqlx's default) only
+            // adds a round trip to that thread to every query. It is still pinged when it
+            // goes back to the pool, which drops one whose thread has died.
+            options = options
+                .test_before_acquire(false)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        use sqlx::Executor;
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                            .await?;
+                        Ok(())
+                    })
+                });
         }
         let pool = options.connect(&url).await?;
         if engine == Engine::Sqlite {
