@@ -28,6 +28,7 @@ use app::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sqlx::AnyConnection;
 
 use super::{audit_request, binding};
 use crate::{
@@ -163,7 +164,25 @@ async fn sign_in(
     let (login_key, ip_key) = throttle_keys(sesame, &login, meta);
     let limits = &sesame.config.throttle;
 
-    let locked = throttle::locked_for_any(pool, &[&login_key, &ip_key], now).await?;
+    // People who signed up from an invitation sign in with their address.
+    let longest = if login.contains('@') {
+        MAX_EMAIL_LENGTH
+    } else {
+        MAX_LOGIN_LENGTH
+    };
+    let acceptable = login.chars().count() <= longest && password.len() <= MAX_PASSWORD_BYTES;
+    // The reads before the hash share one connection, given back before the hash: each
+    // query on the pool is also a round trip to take a connection and to give it back.
+    let (locked, person) = {
+        let mut conn = pool.acquire().await?;
+        let locked = throttle::locked_for_any(&mut *conn, &[&login_key, &ip_key], now).await?;
+        let person = if locked.is_none() && acceptable && !login.is_empty() {
+            people::find_by_login(&mut *conn, &login).await?
+        } else {
+            None
+        };
+        (locked, person)
+    };
     if let Some(seconds) = locked {
         audit_request(
             pool,
@@ -185,18 +204,6 @@ async fn sign_in(
         .await;
     }
 
-    // People who signed up from an invitation sign in with their address.
-    let longest = if login.contains('@') {
-        MAX_EMAIL_LENGTH
-    } else {
-        MAX_LOGIN_LENGTH
-    };
-    let acceptable = login.chars().count() <= longest && password.len() <= MAX_PASSWORD_BYTES;
-    let person = if acceptable && !login.is_empty() {
-        people::find_by_login(pool, &login).await?
-    } else {
-        None
-    };
     let usable = person
         .as_ref()
         .filter(|p| p.state() == Some(AccountState::Active));
@@ -210,14 +217,18 @@ async fn sign_in(
     let verified = sesame.hasher.verify(stored_hash, checked_password).await? && acceptable;
 
     if let (true, Some(person)) = (verified, usable) {
-        throttle::clear(pool, &login_key).await?;
-        if let Some(flow_id) = terms_pending(sesame, meta, person).await? {
-            return Ok(SignInOutcome::TermsRequired { flow_id });
-        }
-        let cookie = open_session(sesame, meta, person).await?;
-        return Ok(SignInOutcome::SignedIn {
-            session_cookie: cookie,
-        });
+        // One transaction: the failures are forgotten, and the session (or the terms flow)
+        // opened, together.
+        let mut tx = crate::store::begin(pool).await?;
+        throttle::clear(&mut *tx, &login_key).await?;
+        let outcome = match terms_pending(&mut tx, sesame, meta, person).await? {
+            Some(flow_id) => SignInOutcome::TermsRequired { flow_id },
+            None => SignInOutcome::SignedIn {
+                session_cookie: open_session(&mut tx, sesame, meta, person).await?,
+            },
+        };
+        tx.commit().await?;
+        return Ok(outcome);
     }
 
     let lock = throttle::record_failures(
@@ -301,13 +312,13 @@ async fn refuse(
 /// A terms flow when the person accepted older versions of the terms of use or privacy
 /// policy than the current ones (people who never had to accept any are not asked).
 async fn terms_pending(
+    conn: &mut AnyConnection,
     sesame: &Sesame,
     meta: &RequestMeta,
     person: &PersonRow,
 ) -> Result<Option<String>> {
-    let pool = &sesame.store.pool;
     let config = &sesame.config.signup;
-    let Some((terms, privacy)) = signup::accepted_versions(pool, &person.id).await? else {
+    let Some((terms, privacy)) = signup::accepted_versions(&mut *conn, &person.id).await? else {
         return Ok(None);
     };
     if terms.is_none() && privacy.is_none() {
@@ -321,7 +332,7 @@ async fn terms_pending(
     let now = sesame.clock.now_secs();
     let id = new_id();
     flows::insert(
-        pool,
+        &mut *conn,
         &NewFlow {
             id: &id,
             kind: KIND,
@@ -427,21 +438,26 @@ async fn accept_terms(
         json!({ "terms_version": config.terms_version, "privacy_version": config.privacy_version }),
     )
     .await?;
+    let cookie = open_session(&mut tx, sesame, meta, &person).await?;
     tx.commit().await?;
-    let cookie = open_session(sesame, meta, &person).await?;
     crate::metrics::flow_completed(KIND);
     Ok(Some(SignInOutcome::SignedIn {
         session_cookie: cookie,
     }))
 }
 
-async fn open_session(sesame: &Sesame, meta: &RequestMeta, person: &PersonRow) -> Result<String> {
+/// Opens a session for `person` in the caller's transaction; answers its cookie.
+async fn open_session(
+    conn: &mut AnyConnection,
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    person: &PersonRow,
+) -> Result<String> {
     let token = random_token();
     let id_hash = sesame.key.keyed_hash("session", &token);
     let now = sesame.clock.now_secs();
-    let mut tx = crate::store::begin(&sesame.store.pool).await?;
     sessions::insert(
-        &mut *tx,
+        &mut *conn,
         &NewSession {
             id_hash: &id_hash,
             person_id: &person.id,
@@ -453,7 +469,7 @@ async fn open_session(sesame: &Sesame, meta: &RequestMeta, person: &PersonRow) -
     )
     .await?;
     audit_request(
-        &mut *tx,
+        &mut *conn,
         sesame,
         meta,
         AuditKind::SignInSucceeded,
@@ -461,7 +477,6 @@ async fn open_session(sesame: &Sesame, meta: &RequestMeta, person: &PersonRow) -
         json!({}),
     )
     .await?;
-    tx.commit().await?;
     Ok(cookies::set(
         cookies::SESSION,
         &token,
