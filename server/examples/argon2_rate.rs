@@ -15,10 +15,10 @@ use std::{
 };
 
 use argon2::{
-    Algorithm, Argon2, Block, Params, Version,
+    Algorithm, Argon2, Params, Version,
     password_hash::{PasswordHash, PasswordHasher, SaltString, rand_core::OsRng},
 };
-use sesame::config::Config;
+use sesame::{config::Config, crypto::Argon2Memory};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::load()?;
@@ -46,8 +46,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| e.to_string())?
         .to_string();
 
-    // Each thread verifies into its own memory, kept from one verify to the next: the
-    // fastest a process can go (the server's hashing threads do the same). One verify per
+    // Each thread verifies into its own memory, kept from one verify to the next and made as
+    // the server's hashing threads make theirs: the fastest a process can go. One verify per
     // thread first (page faults of the first m KiB), outside the timing.
     let expected = PasswordHash::new(&stored)
         .map_err(|e| e.to_string())?
@@ -61,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| e.to_string())?
         .to_vec();
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    let verify = move |memory: &mut Vec<Block>| {
+    let verify = move |memory: &mut [argon2::Block]| {
         let mut output = vec![0u8; expected.len()];
         argon2
             .hash_password_into_with_memory(password.as_bytes(), &salt_bytes, &mut output, memory)
@@ -79,14 +79,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (verify, start_line) = (verify.clone(), start_line.clone());
             let blocks = params.block_count();
             thread::spawn(move || {
-                let mut memory = vec![Block::default(); blocks];
-                assert!(verify(&mut memory), "the password verifies");
+                let mut memory = Argon2Memory::default();
+                let memory = memory.blocks(blocks);
+                assert!(verify(memory), "the password verifies");
                 start_line.wait();
                 let cpu_start = thread_cpu_ns();
                 let start = Instant::now();
                 let (mut count, mut last) = (0u64, Duration::ZERO);
                 loop {
-                    assert!(verify(&mut memory));
+                    assert!(verify(memory));
                     let now = start.elapsed();
                     if now > window {
                         break;

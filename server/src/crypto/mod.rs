@@ -9,6 +9,9 @@ pub mod sealed;
 pub mod tokens;
 pub mod totp;
 
+/// Argon2's working memory as the server's hashing threads keep it (for the benchmark).
+pub use argon2_workers::Memory as Argon2Memory;
+
 /// A secret in memory (a PIN from an HR file, a provisional password): never shown by
 /// `Debug`, never serialized.
 #[derive(Clone, PartialEq, Eq)]
