@@ -122,6 +122,34 @@ def process_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def threads_cpu_ns(pid):
+    """CPU time of each live thread of a process, in nanoseconds (schedstat), by thread id,
+    with the thread's name."""
+    threads = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            threads[task.name] = (name, int((task / "schedstat").read_text().split()[0]))
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended meanwhile
+    return threads
+
+
+def thread_group(name):
+    """Threads by what they do: "argon2-3" and "argon2-0" are both "argon2"."""
+    return re.sub(r"[-_ ]?[0-9]+$", "", name) or name
+
+
+def cpu_by_group(before, after):
+    """Seconds of CPU each group of threads ran between two samples of threads_cpu_ns: the
+    threads alive at the second (from 0 for those started meanwhile)."""
+    groups = Counter()
+    for tid, (name, ns) in after.items():
+        start = before.get(tid, (name, 0))[1]
+        groups[thread_group(name)] += (ns - start) / 1e9
+    return groups
+
+
 def signin_rate(base, login, password, connections, warmup, seconds, pid=None):
     browser, action, fields = signin_form(base, login, password)
     status, headers, _ = browser.request("POST", action, fields)
@@ -146,25 +174,31 @@ def signin_rate(base, login, password, connections, warmup, seconds, pid=None):
                     counted[what] += 1
 
     cpu = []
+    threads = []
 
     def sampler():
         for at in window:
             time.sleep(max(0.0, at - time.monotonic()))
             cpu.append(process_cpu_s(pid))
+            threads.append(threads_cpu_ns(pid))
 
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    clients = [threading.Thread(target=worker) for _ in range(connections)]
     if pid:
-        threads.append(threading.Thread(target=sampler))
-    for t in threads:
+        clients.append(threading.Thread(target=sampler))
+    for t in clients:
         t.start()
-    for t in threads:
+    for t in clients:
         t.join()
     server_cpu_s = cpu[1] - cpu[0] if len(cpu) == 2 else None
+    # Where the server's CPU went: its threads by name (threads that ended within the
+    # window, tokio's idle blocking threads, are only in the whole process's figure).
+    thread_cpu_s = dict(cpu_by_group(*threads)) if len(threads) == 2 else None
     print(json.dumps({
         "rate": counted["signed in"] / seconds,
         "server_cpu_s": server_cpu_s,
         "server_cpu_ms_per_signin": 1000 * server_cpu_s / counted["signed in"]
         if server_cpu_s is not None and counted["signed in"] else None,
+        "server_thread_cpu_s": thread_cpu_s,
         "connections": connections,
         "seconds": seconds,
         "counted": dict(counted),

@@ -397,18 +397,26 @@ seconds = sum(r["seconds"] for r in runs)
 cpu = [r["server_cpu_s"] for r in runs]
 cpu = None if None in cpu else sum(cpu)
 ok = counted["signed in"]
+threads = Counter()
+for r in runs:
+    threads.update(r.get("server_thread_cpu_s") or {})
+by_thread = ", ".join(f"{name} {1000 * s / ok:.2f}" for name, s in threads.most_common() if ok and 1000 * s / ok >= 0.01)
 print(json.dumps({"rate": ok / seconds, "seconds": seconds, "counted": dict(counted), "server_cpu_s": cpu,
-                  "server_cpu_ms_per_signin": 1000 * cpu / ok if cpu is not None and ok else None}))')
+                  "server_cpu_ms_per_signin": 1000 * cpu / ok if cpu is not None and ok else None,
+                  "by_thread": by_thread}))')
 if [ -n "$signin_json" ]; then
   http_rate=$(json "f\"{d['rate']:.2f}\"" <<<"$signin_json")
   http_cpu=$(json "'' if d['server_cpu_ms_per_signin'] is None else f\"{d['server_cpu_ms_per_signin']:.2f}\"" <<<"$signin_json")
   http_cpus=$(json "'' if d['server_cpu_s'] is None else f\"{d['server_cpu_s'] / d['seconds']:.2f}\"" <<<"$signin_json")
   counted=$(json "', '.join(f'{k}: {v}' for k, v in d['counted'].items())" <<<"$signin_json")
+  # The server's CPU per sign-in by thread (ms): the hashing threads against the raw
+  # verify, the rest is HTTP and the database's round trips.
+  by_thread=$(json "d['by_thread']" <<<"$signin_json")
   if [ -n "$raw_rate" ] && [ -n "$raw_cpu" ] && [ -n "$http_cpu" ]; then
     raw_cpus_given=$(calc '%.2f' 'r*c/1000' r="$raw_rate" c="$raw_cpu")
     per_cpu=$(calc '%.4f' 'a/b' a="$raw_cpu" b="$http_cpu")
     row P1 "password sign-ins through HTTP ($connections connections, $p1_rounds × 6 s; answers: $counted) vs raw $argon2_params verifies on $hash_concurrency threads (= hashing.hash_concurrency; $(printf '%s/s, ' "${raw_rates[@]}" | sed 's/, $//') before, between and after): rates, and CPU time per sign-in (the whole server process) vs per verify. Verdict on CPU time: rates also tell how much CPU each process got from a shared machine (server $http_cpus CPUs, raw $raw_cpus_given); load average when P1 began: $p1_load" \
-      "$http_rate/s vs $raw_rate/s; $http_cpu ms vs $raw_cpu ms of CPU" "≥ 95 %" \
+      "$http_rate/s vs $raw_rate/s; $http_cpu ms vs $raw_cpu ms of CPU${by_thread:+ (by thread, ms: $by_thread)}" "≥ 95 %" \
       "rate $(calc '%.0f' '100*a/b' a="$http_rate" b="$raw_rate") %, CPU $(calc '%.0f' '100*a' a="$per_cpu") % · $(meets "$per_cpu" '>=' 0.95)"
   elif [ -n "$raw_rate" ]; then
     row P1 "password sign-ins/s through HTTP ($connections connections; answers: $counted) vs raw $argon2_params verifies/s on $hash_concurrency threads" \
