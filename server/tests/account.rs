@@ -12,6 +12,7 @@ use app::{
         account::{AccountSettingsApi, LinkAccountForm, PasswordChangeForm},
         linked::{PushOutcome, PushReport},
         portal::LocalizedText,
+        signin::{SignInApi, SignInOutcome},
         ssr::RequestMeta,
     },
     i18n::{Locale, Msg},
@@ -19,7 +20,7 @@ use app::{
 use common::{ACCOUNT_PASSWORD, TestSesame, signed_in};
 use sesame::{
     config::LinkedSystemConfig,
-    flows::account::AccountSettings,
+    flows::{account::AccountSettings, signin::SignInFlow},
     store::{people::Category, sessions},
 };
 
@@ -226,6 +227,35 @@ async fn wrong_current_passwords_lock_the_change_for_a_while() {
         Some(Msg::PasswordChangeThrottled)
     );
     assert!(password_matches(&test, "mtremblay", ACCOUNT_PASSWORD).await);
+}
+
+#[tokio::test]
+async fn a_sign_in_forgets_the_wrong_passwords_typed_before_it() {
+    let test = TestSesame::new(|config| config.throttle.signin_per_account = 3).await;
+    signed_in(&test, "mtremblay", Category::PermanentStaff).await;
+    let flow = SignInFlow(test.sesame.clone());
+    let m = RequestMeta {
+        session_token: None,
+        ..meta("", "laptop", "laptop")
+    };
+    let attempt = async |password: &str| {
+        let outcome = flow
+            .sign_in(&m, "mtremblay".into(), password.into(), None)
+            .await
+            .expect("sign in");
+        matches!(outcome, SignInOutcome::SignedIn { .. })
+    };
+    // Two wrong, then the right one, three times: six wrong in all, never three in a row.
+    for round in 0..3 {
+        assert!(!attempt("not-the-password").await);
+        assert!(!attempt("still-not-it").await);
+        assert!(attempt(ACCOUNT_PASSWORD).await, "round {round}");
+    }
+    // Three in a row lock the account: even the right password waits.
+    for _ in 0..3 {
+        assert!(!attempt("not-the-password").await);
+    }
+    assert!(!attempt(ACCOUNT_PASSWORD).await);
 }
 
 #[tokio::test]

@@ -221,6 +221,32 @@ async fn throttle_locks_after_the_limit_and_releases_by_itself() {
                 .expect("q"),
             None
         );
+        // A key with failures and no lock is one a success has to forget; a locked key is
+        // not (a success cannot happen while it lasts), nor one that never failed.
+        let counted = "signin:login:y";
+        throttle::record_failure(&store.pool, counted, rule, 1_000)
+            .await
+            .expect("f");
+        let standing = throttle::standing(&store.pool, &[counted, key, "signin:ip:none"], 1_100)
+            .await
+            .expect("q");
+        assert_eq!(
+            standing,
+            throttle::Standing {
+                locked_secs: Some(502),
+                counting: vec![counted.to_owned()],
+            },
+            "{engine}"
+        );
+        assert!(standing.is_counting(counted) && !standing.is_counting(key));
+        throttle::clear(&store.pool, counted).await.expect("c");
+        assert_eq!(
+            throttle::standing(&store.pool, &[counted], 1_100)
+                .await
+                .expect("q"),
+            throttle::Standing::default(),
+            "{engine}: forgotten"
+        );
         // Failures outside the window do not add up.
         let other = "signin:ip:1";
         for at in [0, 1_000, 2_000, 3_000] {

@@ -40,7 +40,7 @@ use crate::{
         audit::AuditKind,
         flows::{self, NewFlow},
         new_id,
-        people::{self, AccountState, PersonRow},
+        people::{self, AccountState, PersonRow, SignInRow},
         sessions::{self, NewSession},
         signup,
         throttle::{self, Rule},
@@ -173,17 +173,17 @@ async fn sign_in(
     let acceptable = login.chars().count() <= longest && password.len() <= MAX_PASSWORD_BYTES;
     // The reads before the hash share one connection, given back before the hash: each
     // query on the pool is also a round trip to take a connection and to give it back.
-    let (locked, person) = {
+    let (standing, found) = {
         let mut conn = pool.acquire().await?;
-        let locked = throttle::locked_for_any(&mut *conn, &[&login_key, &ip_key], now).await?;
-        let person = if locked.is_none() && acceptable && !login.is_empty() {
-            people::find_by_login(&mut *conn, &login).await?
+        let standing = throttle::standing(&mut *conn, &[&login_key, &ip_key], now).await?;
+        let found = if standing.locked_secs.is_none() && acceptable && !login.is_empty() {
+            people::find_for_sign_in(&mut *conn, &login).await?
         } else {
             None
         };
-        (locked, person)
+        (standing, found)
     };
-    if let Some(seconds) = locked {
+    if let Some(seconds) = standing.locked_secs {
         audit_request(
             pool,
             sesame,
@@ -204,10 +204,10 @@ async fn sign_in(
         .await;
     }
 
-    let usable = person
+    let usable = found
         .as_ref()
-        .filter(|p| p.state() == Some(AccountState::Active));
-    let stored_hash = usable.and_then(|p| p.password_hash.as_deref());
+        .filter(|row| row.person.state() == Some(AccountState::Active));
+    let stored_hash = usable.and_then(|row| row.person.password_hash.as_deref());
     // The dummy hash runs for unknown, inactive and password-less accounts alike.
     let checked_password = if password.len() <= MAX_PASSWORD_BYTES {
         password
@@ -216,12 +216,16 @@ async fn sign_in(
     };
     let verified = sesame.hasher.verify(stored_hash, checked_password).await? && acceptable;
 
-    if let (true, Some(person)) = (verified, usable) {
+    if let (true, Some(row)) = (verified, usable) {
         // One transaction: the failures are forgotten, and the session (or the terms flow)
-        // opened, together.
+        // opened, together. Only counted failures need a write: a failure counted between
+        // the read above and this commit is left to its window, as if it came just after.
         let mut tx = crate::store::begin(pool).await?;
-        throttle::clear(&mut *tx, &login_key).await?;
-        let outcome = match terms_pending(&mut tx, sesame, meta, person).await? {
+        if standing.is_counting(&login_key) {
+            throttle::clear(&mut *tx, &login_key).await?;
+        }
+        let person = &row.person;
+        let outcome = match terms_pending(&mut tx, sesame, meta, row).await? {
             Some(flow_id) => SignInOutcome::TermsRequired { flow_id },
             None => SignInOutcome::SignedIn {
                 session_cookie: open_session(&mut tx, sesame, meta, person).await?,
@@ -243,7 +247,7 @@ async fn sign_in(
         now,
     )
     .await?;
-    let reason = match (&person, usable, stored_hash) {
+    let reason = match (&found, usable, stored_hash) {
         (None, _, _) => "unknown_login",
         (Some(_), None, _) => "account_not_active",
         (Some(_), Some(_), None) => "no_password",
@@ -254,7 +258,7 @@ async fn sign_in(
         sesame,
         meta,
         AuditKind::SignInFailed,
-        person.as_ref().map(|p| p.id.as_str()),
+        found.as_ref().map(|row| row.person.id.as_str()),
         json!({ "reason": reason, "locked": lock.is_some() }),
     )
     .await?;
@@ -315,12 +319,10 @@ async fn terms_pending(
     conn: &mut AnyConnection,
     sesame: &Sesame,
     meta: &RequestMeta,
-    person: &PersonRow,
+    found: &SignInRow,
 ) -> Result<Option<String>> {
     let config = &sesame.config.signup;
-    let Some((terms, privacy)) = signup::accepted_versions(&mut *conn, &person.id).await? else {
-        return Ok(None);
-    };
+    let (terms, privacy) = (&found.terms_version, &found.privacy_version);
     if terms.is_none() && privacy.is_none() {
         return Ok(None);
     }
@@ -337,7 +339,7 @@ async fn terms_pending(
             id: &id,
             kind: KIND,
             state: TERMS,
-            person_id: Some(&person.id),
+            person_id: Some(&found.person.id),
             locale: meta.locale.code(),
             binding_hash: &binding(sesame, meta),
             expires_at: now + FLOW_TTL_SECS,

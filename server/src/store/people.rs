@@ -162,6 +162,29 @@ pub async fn find_by_login<'e>(
     )
 }
 
+/// A person found for a sign-in, with the versions of the terms of use and privacy policy
+/// they accepted (`None` for people who never had to: letters and imports have their own
+/// charter). One query: a sign-in reads all of it before its hash.
+#[derive(FromRow)]
+pub struct SignInRow {
+    #[sqlx(flatten)]
+    pub person: PersonRow,
+    pub terms_version: Option<String>,
+    pub privacy_version: Option<String>,
+}
+
+pub async fn find_for_sign_in<'e>(
+    db: impl Executor<'e, Database = Any>,
+    login: &str,
+) -> Result<Option<SignInRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, terms_version, privacy_version FROM people WHERE login = $1"
+    ))
+    .bind(login)
+    .fetch_optional(db)
+    .await?)
+}
+
 pub async fn find_by_id<'e>(
     db: impl Executor<'e, Database = Any>,
     id: &str,

@@ -66,20 +66,6 @@ pub async fn activate<'e>(
     Ok(result.rows_affected() == 1)
 }
 
-/// The versions of the terms of use and privacy policy the person accepted (`None` for
-/// people who never had to: letters and imports have their own charter).
-pub async fn accepted_versions<'e>(
-    db: impl Executor<'e, Database = Any>,
-    id: &str,
-) -> Result<Option<(Option<String>, Option<String>)>> {
-    Ok(sqlx::query_as::<_, (Option<String>, Option<String>)>(
-        "SELECT terms_version, privacy_version FROM people WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?)
-}
-
 pub async fn accept_versions<'e>(
     db: impl Executor<'e, Database = Any>,
     id: &str,

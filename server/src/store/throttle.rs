@@ -43,33 +43,61 @@ pub fn address(ip: IpAddr) -> String {
     }
 }
 
-/// Seconds left on the longest lock among `keys`, if any is locked: the check before an
-/// attempt, so each locked key counts as a throttle hit in the metrics. One query for all
-/// the keys: a sign-in asks this before its hash, and every query is a round trip.
+/// What the throttle holds for some keys, read in one query before an attempt.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// Seconds left on the longest lock among the keys, if any is locked.
+    pub locked_secs: Option<i64>,
+    /// The keys with failures counted and no lock: what a success has to forget
+    /// ([`clear`]); a success need not write anything for the others.
+    pub counting: Vec<String>,
+}
+
+impl Standing {
+    pub fn is_counting(&self, key: &str) -> bool {
+        self.counting.iter().any(|counted| counted == key)
+    }
+}
+
+/// The locks and counts of `keys`: the check before an attempt, so each locked key counts
+/// as a throttle hit in the metrics. One query for all the keys: a sign-in asks this
+/// before its hash, and every query is a round trip.
+pub async fn standing<'e>(
+    db: impl Executor<'e, Database = Any>,
+    keys: &[&str],
+    now: i64,
+) -> Result<Standing> {
+    if keys.is_empty() {
+        return Ok(Standing::default());
+    }
+    let placeholders = (1..=keys.len())
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT key, locked_until FROM throttle WHERE key IN ({placeholders})");
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+    for key in keys {
+        query = query.bind(*key);
+    }
+    let mut standing = Standing::default();
+    for (key, locked_until) in query.fetch_all(db).await? {
+        if locked_until > now {
+            crate::metrics::throttle_hit(&key);
+            standing.locked_secs = standing.locked_secs.max(Some(locked_until - now));
+        } else if locked_until == 0 {
+            standing.counting.push(key);
+        }
+    }
+    Ok(standing)
+}
+
+/// Seconds left on the longest lock among `keys`, if any is locked (see [`standing`]).
 pub async fn locked_for_any<'e>(
     db: impl Executor<'e, Database = Any>,
     keys: &[&str],
     now: i64,
 ) -> Result<Option<i64>> {
-    if keys.is_empty() {
-        return Ok(None);
-    }
-    let placeholders = (2..keys.len() + 2)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT key, locked_until FROM throttle WHERE locked_until > $1 AND key IN ({placeholders})"
-    );
-    let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(now);
-    for key in keys {
-        query = query.bind(*key);
-    }
-    let locked = query.fetch_all(db).await?;
-    for (key, _) in &locked {
-        crate::metrics::throttle_hit(key);
-    }
-    Ok(locked.iter().map(|(_, until)| until - now).max())
+    Ok(standing(db, keys, now).await?.locked_secs)
 }
 
 /// Counts one failure on every key; answers the lock's length if one of them locks.
