@@ -6,7 +6,8 @@ as the page gives them, Origin of the site), and print one JSON object.
   client.py signin-rate BASE LOGIN PASSWORD CONNECTIONS WARMUP_S SECONDS [SERVER_PID]
       successful sign-ins per second over CONNECTIONS keep-alive connections (each posts
       the sign-in form again as soon as it is answered), counted over SECONDS after WARMUP_S;
-      with SERVER_PID, also the server's CPU time over those SECONDS per sign-in.
+      with SERVER_PID, also the server's CPU time over those SECONDS per sign-in. The posts
+      are wrk's (bench/signin.lua), so that the client takes little of the machine.
   client.py flood BASE LOGIN PASSWORD N
       N connections opened first, then N sign-in posts sent at once; how each was answered.
   client.py recovery-latency BASE LOGIN SAMPLES
@@ -25,8 +26,8 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 from collections import Counter
@@ -155,54 +156,63 @@ def signin_rate(base, login, password, connections, warmup, seconds, pid=None):
     status, headers, _ = browser.request("POST", action, fields)
     if not signed_in(status, headers):
         raise SystemExit(f"a sign-in was not accepted: {status} {headers.get('Location')}")
+    # The load itself is wrk's (bench/signin.lua): this process only samples the server.
     t0 = time.monotonic()
     window = (t0 + warmup, t0 + warmup + seconds)
-    lock = threading.Lock()
-    answers = Counter()
-    counted = Counter()
-
-    def worker():
-        me = Browser(base)
-        me.cookies = dict(browser.cookies)
-        while time.monotonic() < window[1]:
-            status, headers, _ = me.request("POST", action, fields)
-            done = time.monotonic()
-            what = "signed in" if signed_in(status, headers) else f"{status} {headers.get('Location', '')}".strip()
-            with lock:
-                answers[what] += 1
-                if window[0] <= done <= window[1]:
-                    counted[what] += 1
+    load_env = dict(
+        os.environ,
+        SIGNIN_BODY=urllib.parse.urlencode(fields),
+        SIGNIN_COOKIE="; ".join(f"{k}={v}" for k, v in browser.cookies.items()),
+        SIGNIN_ORIGIN=browser.origin,
+        SIGNIN_FROM=repr(window[0]),
+        SIGNIN_TO=repr(window[1]),
+    )
+    script = Path(__file__).with_name("signin.lua")
+    load = subprocess.Popen(
+        ["wrk", "-t1", f"-c{connections}", f"-d{math.ceil(warmup + seconds + 0.5)}s",
+         "--timeout", "30s", "-s", str(script), base + action],
+        env=load_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
 
     cpu = []
     threads = []
-
-    def sampler():
-        for at in window:
-            time.sleep(max(0.0, at - time.monotonic()))
+    own_cpu = []
+    for at in window:
+        time.sleep(max(0.0, at - time.monotonic()))
+        if pid:
             cpu.append(process_cpu_s(pid))
             threads.append(threads_cpu_ns(pid))
-
-    clients = [threading.Thread(target=worker) for _ in range(connections)]
-    if pid:
-        clients.append(threading.Thread(target=sampler))
-    for t in clients:
-        t.start()
-    for t in clients:
-        t.join()
+        own_cpu.append(time.process_time() + process_cpu_s(load.pid))
+    output, _ = load.communicate()
+    counts = next((json.loads(line.split(" ", 1)[1]) for line in output.splitlines()
+                   if line.startswith("SIGNIN ")), None)
+    if load.returncode != 0 or counts is None:
+        raise SystemExit(f"wrk failed ({load.returncode}): {output.strip()[-500:]}")
+    counted = {"signed in": counts["signed_in_counted"]}
+    answers = {"signed in": counts["signed_in"]}
+    if counts["other"]:
+        counted[counts["other_example"]] = counts["other_counted"]
+        answers[counts["other_example"]] = counts["other"]
+    if counts["socket_errors"]:
+        answers["socket errors"] = counts["socket_errors"]
+    ok = counted["signed in"]
     server_cpu_s = cpu[1] - cpu[0] if len(cpu) == 2 else None
     # Where the server's CPU went: its threads by name (threads that ended within the
     # window, tokio's idle blocking threads, are only in the whole process's figure).
     thread_cpu_s = dict(cpu_by_group(*threads)) if len(threads) == 2 else None
     print(json.dumps({
-        "rate": counted["signed in"] / seconds,
+        "rate": ok / seconds,
         "server_cpu_s": server_cpu_s,
-        "server_cpu_ms_per_signin": 1000 * server_cpu_s / counted["signed in"]
-        if server_cpu_s is not None and counted["signed in"] else None,
+        "server_cpu_ms_per_signin": 1000 * server_cpu_s / ok
+        if server_cpu_s is not None and ok else None,
         "server_thread_cpu_s": thread_cpu_s,
+        # The client (wrk, and this process waiting) shares the machine: what it takes,
+        # the server cannot have.
+        "client_cpu_s": own_cpu[1] - own_cpu[0],
         "connections": connections,
         "seconds": seconds,
-        "counted": dict(counted),
-        "answers": dict(answers),
+        "counted": counted,
+        "answers": answers,
     }))
 
 
