@@ -1,5 +1,6 @@
 //! "My account" settings: changing the password (the current one first, refusals counted,
-//! a race between two tabs, other sessions ended, a notice mailed), the sessions page
+//! a race between two tabs, other sessions ended, a notice mailed), signing in (a right
+//! password forgets the wrong ones before it), the sessions page
 //! (listed with this browser first, one ended, all others ended), and linking an account
 //! of a real LDAP directory (`common/slapd.rs`) that then receives the changed password.
 
