@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -152,6 +153,8 @@ def cpu_by_group(before, after):
 
 
 def signin_rate(base, login, password, connections, warmup, seconds, pid=None):
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (bench/run.sh installs it from Debian)")
     browser, action, fields = signin_form(base, login, password)
     status, headers, _ = browser.request("POST", action, fields)
     if not signed_in(status, headers):
