@@ -44,8 +44,8 @@ signed_in, signed_in_counted, other, other_counted, other_example = 0, 0, 0, 0, 
 
 function response(status, headers, body)
   local location = headers["Location"] or headers["location"] or ""
-  local counted = monotonic()
-  counted = counted >= window_from and counted <= window_to
+  local at = monotonic()
+  local counted = at >= window_from and at <= window_to
   -- Signed in: the redirect to the account page (as client.py's `signed_in`).
   if (status == 302 or status == 303) and location:sub(1, 8) == "/account" then
     signed_in = signed_in + 1
