@@ -193,7 +193,7 @@ pub async fn issue_letters(
         });
     }
     audit::record_many(&mut tx, &events, now.as_millisecond()).await?;
-    tx.commit().await.map_err(Error::from)?;
+    tx.commit().await?;
     file.persist().map_err(|source| LetterError::Write {
         path: out.to_owned(),
         source,

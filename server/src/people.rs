@@ -192,7 +192,7 @@ pub async fn create_person(
         sesame.clock.now_ms(),
     )
     .await?;
-    tx.commit().await.map_err(Error::from)?;
+    tx.commit().await?;
     Ok(id)
 }
 

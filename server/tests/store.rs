@@ -89,6 +89,71 @@ async fn people_are_found_by_login_and_logins_are_unique() {
     .await;
 }
 
+/// A transaction keeps its writes when committed, and none when rolled back or dropped
+/// unended; dropped unended (an error, a panic, a request given up on), its connection is
+/// closed rather than given back to the pool still inside it.
+#[tokio::test]
+async fn a_transaction_dropped_unended_leaves_nothing_and_closes_its_connection() {
+    each_engine(|store, engine| async move {
+        let pool = &store.pool;
+        async fn insert(tx: &mut sesame::store::Transaction, login: &str) {
+            people::insert(
+                &mut **tx,
+                &NewPerson {
+                    id: &new_id(),
+                    login,
+                    first_name: "Marie",
+                    last_name: "Tremblay",
+                    email: None,
+                    category: Category::Retiree,
+                    language: "fr",
+                    password_hash: None,
+                    state: AccountState::Active,
+                },
+                1_000,
+            )
+            .await
+            .expect("insert");
+        }
+        let exists = |login: &'static str| async move {
+            people::find_by_login(pool, login)
+                .await
+                .expect("find")
+                .is_some()
+        };
+
+        let mut tx = sesame::store::begin(pool).await.expect("begin");
+        insert(&mut tx, "kept").await;
+        tx.commit().await.expect("commit");
+        assert!(exists("kept").await, "{engine}: committed");
+
+        let mut tx = sesame::store::begin(pool).await.expect("begin");
+        insert(&mut tx, "rolled-back").await;
+        tx.rollback().await.expect("rollback");
+        assert!(!exists("rolled-back").await, "{engine}: rolled back");
+
+        let mut tx = sesame::store::begin(pool).await.expect("begin");
+        insert(&mut tx, "dropped").await;
+        let connections = pool.size();
+        drop(tx);
+        let started = std::time::Instant::now();
+        while pool.size() >= connections && started.elapsed().as_secs() < 5 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(
+            pool.size() < connections,
+            "{engine}: the dropped transaction's connection went back to the pool"
+        );
+        assert!(!exists("dropped").await, "{engine}: dropped");
+        // Nothing is left holding a lock: the next transaction writes and commits.
+        let mut tx = sesame::store::begin(pool).await.expect("begin");
+        insert(&mut tx, "dropped").await;
+        tx.commit().await.expect("commit");
+        assert!(exists("dropped").await, "{engine}: written after");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn sessions_expire_by_idleness_and_age_and_end_together() {
     each_engine(|store, engine| async move {

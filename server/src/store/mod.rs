@@ -21,11 +21,17 @@ pub mod signup;
 pub mod throttle;
 pub mod verifications;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{
+    ops::{Deref, DerefMut},
+    path::Path,
+    str::FromStr,
+    time::Duration,
+};
 
 use sqlx::{
-    Any, AnyPool, Transaction,
+    Any, AnyConnection, AnyPool, Executor,
     any::{AnyPoolOptions, install_default_drivers},
+    pool::PoolConnection,
 };
 
 use crate::error::Result;
@@ -70,7 +76,6 @@ impl Store {
                 .test_before_acquire(false)
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
-                        use sqlx::Executor;
                         conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
                             .await?;
                         Ok(())
@@ -94,23 +99,71 @@ impl Store {
     }
 }
 
-/// Opens a transaction, also when the caller stops waiting halfway (the request deadline,
-/// a browser gone). sqlx 0.8's PostgreSQL `begin` counts its transaction only once BEGIN's
-/// answer is back, so a begin dropped while that answer is on its way gives the pool back a
-/// connection inside a transaction nothing will end: every later statement on it runs there,
-/// holds its row locks and is never committed (sqlx issue #4393, fixed in 0.9). Run in its
-/// own task, the begin always finishes; if nobody waits for it any more, the transaction is
-/// dropped there, which rolls it back like any other. Use this, never `Pool::begin`
-/// (clippy.toml forbids it).
-pub async fn begin(pool: &AnyPool) -> Result<Transaction<'static, Any>> {
-    let pool = pool.clone();
-    #[allow(clippy::disallowed_methods)]
-    let begun = tokio::spawn(async move { pool.begin().await });
-    match begun.await {
-        Ok(transaction) => Ok(transaction?),
-        Err(failure) if failure.is_panic() => std::panic::resume_unwind(failure.into_panic()),
-        // The runtime is shutting down: no database work can be done any more.
-        Err(_) => Err(sqlx::Error::PoolClosed.into()),
+/// A transaction on a connection taken from the pool, begun and ended by plain `BEGIN`,
+/// `COMMIT` and `ROLLBACK` statements. Use [`begin`], never `Pool::begin` (clippy.toml
+/// forbids it).
+///
+/// A transaction dropped before it was committed or rolled back (an error returned with
+/// `?`, a panic, a caller that stopped waiting: the request deadline, a browser gone, even
+/// with a statement still on its way) closes its connection instead of giving it back to
+/// the pool: the database rolls back what a closed connection left open, and no later
+/// statement can run inside it. sqlx 0.8's own transactions give the connection back with
+/// a rollback queued, except when `begin` itself is cut off on PostgreSQL, which left a
+/// pooled connection inside a transaction nothing would end (sqlx issue #4393); and on
+/// SQLite they wait for the caller to acknowledge BEGIN and COMMIT, two more hand-offs
+/// between threads per transaction than a plain statement takes.
+pub struct Transaction {
+    conn: PoolConnection<Any>,
+    ended: bool,
+}
+
+/// Opens a transaction (see [`Transaction`]).
+pub async fn begin(pool: &AnyPool) -> Result<Transaction> {
+    let mut transaction = Transaction {
+        conn: pool.acquire().await?,
+        ended: false,
+    };
+    // Cut off while BEGIN is on its way, the transaction is dropped unended: closed.
+    transaction.conn.execute("BEGIN").await?;
+    Ok(transaction)
+}
+
+impl Transaction {
+    /// Commits; the connection goes back to the pool. If COMMIT fails or is cut off, the
+    /// connection is closed, which rolls back whatever the database did not commit.
+    pub async fn commit(mut self) -> Result<()> {
+        self.conn.execute("COMMIT").await?;
+        self.ended = true;
+        Ok(())
+    }
+
+    /// Rolls back; the connection goes back to the pool.
+    pub async fn rollback(mut self) -> Result<()> {
+        self.conn.execute("ROLLBACK").await?;
+        self.ended = true;
+        Ok(())
+    }
+}
+
+impl Deref for Transaction {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Transaction {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.conn.close_on_drop();
+        }
     }
 }
 
