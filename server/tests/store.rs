@@ -89,6 +89,70 @@ async fn people_are_found_by_login_and_logins_are_unique() {
     .await;
 }
 
+/// A sign-in's one read before its hash: the person (with the versions of the texts they
+/// accepted) and the throttle's rows for its keys, whichever of them exist.
+#[tokio::test]
+async fn a_sign_in_reads_the_person_and_the_throttle_in_one_query() {
+    each_engine(|store, engine| async move {
+        let id = person(&store, "mtremblay").await;
+        let (login_key, ip_key) = ("signin:login:m", "signin:ip:198.51.100.7");
+        let keys = [login_key, ip_key];
+        let read = |login: &'static str, now: i64| {
+            let pool = store.pool.clone();
+            async move {
+                people::find_for_sign_in(&pool, login, &keys, now)
+                    .await
+                    .expect("read")
+            }
+        };
+
+        // No throttle row yet: the person alone.
+        let (standing, found) = read("mtremblay", 1_000).await;
+        assert_eq!(standing, throttle::Standing::default(), "{engine}");
+        let found = found.expect(engine);
+        assert_eq!(found.person.id, id, "{engine}");
+        assert_eq!(found.person.login, "mtremblay");
+        assert_eq!(found.person.state(), Some(AccountState::Active));
+        assert_eq!(
+            found.person.password_hash.as_deref(),
+            Some("$argon2id$placeholder")
+        );
+        assert_eq!((found.terms_version, found.privacy_version), (None, None));
+
+        // One key counting, the other locked: both rows read, the person once.
+        let rule = Rule {
+            limit: 2,
+            window_secs: 900,
+            lockout_secs: 600,
+        };
+        throttle::record_failure(&store.pool, login_key, rule, 1_000)
+            .await
+            .expect("f");
+        for at in [1_000, 1_001] {
+            throttle::record_failure(&store.pool, ip_key, rule, at)
+                .await
+                .expect("f");
+        }
+        let (standing, found) = read("mtremblay", 1_100).await;
+        assert_eq!(
+            standing,
+            throttle::Standing {
+                locked_secs: Some(501),
+                counting: vec![login_key.to_owned()],
+            },
+            "{engine}"
+        );
+        assert_eq!(found.expect(engine).person.id, id);
+
+        // Nobody by that login: the throttle's rows all the same.
+        let (standing, found) = read("nobody", 1_100).await;
+        assert!(found.is_none(), "{engine}");
+        assert_eq!(standing.locked_secs, Some(501), "{engine}");
+        assert!(standing.is_counting(login_key));
+    })
+    .await;
+}
+
 /// A transaction keeps its writes when committed, and none when rolled back or dropped
 /// unended; dropped unended (an error, a panic, a request given up on), its connection is
 /// closed rather than given back to the pool still inside it.

@@ -171,17 +171,12 @@ async fn sign_in(
         MAX_LOGIN_LENGTH
     };
     let acceptable = login.chars().count() <= longest && password.len() <= MAX_PASSWORD_BYTES;
-    // The reads before the hash share one connection, given back before the hash: each
-    // query on the pool is also a round trip to take a connection and to give it back.
-    let (standing, found) = {
-        let mut conn = pool.acquire().await?;
-        let standing = throttle::standing(&mut *conn, &[&login_key, &ip_key], now).await?;
-        let found = if standing.locked_secs.is_none() && acceptable && !login.is_empty() {
-            people::find_for_sign_in(&mut *conn, &login).await?
-        } else {
-            None
-        };
-        (standing, found)
+    // One query before the hash: the throttle's standing and the person.
+    let throttle_keys = [login_key.as_str(), ip_key.as_str()];
+    let (standing, found) = if acceptable && !login.is_empty() {
+        people::find_for_sign_in(pool, &login, &throttle_keys, now).await?
+    } else {
+        (throttle::standing(pool, &throttle_keys, now).await?, None)
     };
     if let Some(seconds) = standing.locked_secs {
         audit_request(

@@ -190,6 +190,14 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
     Ok(format!("sqlite:{path}?{query}"))
 }
 
+/// `$first, $first+1, ...`: `count` numbered placeholders for an `IN (...)` list or a row.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A random identifier for a row (128 bits, hex).
 pub fn new_id() -> String {
     crate::crypto::tokens::random_hex(16)

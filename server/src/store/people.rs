@@ -1,8 +1,9 @@
 //! People: the accounts Sésame serves.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, Executor, FromRow};
+use sqlx::{Any, Executor, FromRow, Row};
 
+use super::{placeholders, throttle::Standing};
 use crate::error::{Error, Result};
 
 /// Kinds of people; the institution's rules (recovery methods, mailbox) depend on it.
@@ -164,7 +165,7 @@ pub async fn find_by_login<'e>(
 
 /// A person found for a sign-in, with the versions of the terms of use and privacy policy
 /// they accepted (`None` for people who never had to: letters and imports have their own
-/// charter). One query: a sign-in reads all of it before its hash.
+/// charter).
 #[derive(FromRow)]
 pub struct SignInRow {
     #[sqlx(flatten)]
@@ -173,16 +174,47 @@ pub struct SignInRow {
     pub privacy_version: Option<String>,
 }
 
+/// What a sign-in reads before its hash, in one query (each query is a round trip to the
+/// database, on SQLite a hand-off to its thread and back): the throttle's rows for
+/// `throttle_keys` and the person whose login is `login`.
 pub async fn find_for_sign_in<'e>(
     db: impl Executor<'e, Database = Any>,
     login: &str,
-) -> Result<Option<SignInRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, terms_version, privacy_version FROM people WHERE login = $1"
-    ))
-    .bind(login)
-    .fetch_optional(db)
-    .await?)
+    throttle_keys: &[&str],
+    now: i64,
+) -> Result<(Standing, Option<SignInRow>)> {
+    let person_columns = COLUMNS
+        .split(", ")
+        .map(|column| format!("p.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // One row when no key has a row, else one per key's row, the person repeated on each
+    // (its columns NULL when nobody has this login).
+    let sql = format!(
+        "SELECT t.key AS throttle_key, t.locked_until AS throttle_locked_until, \
+         {person_columns}, p.terms_version, p.privacy_version \
+         FROM (SELECT CAST($1 AS TEXT) AS login) AS wanted \
+         LEFT JOIN people p ON p.login = wanted.login \
+         LEFT JOIN throttle t ON t.key IN ({})",
+        placeholders(2, throttle_keys.len())
+    );
+    let mut query = sqlx::query(&sql).bind(login);
+    for key in throttle_keys {
+        query = query.bind(*key);
+    }
+    let mut standing = Standing::default();
+    let mut found = None;
+    for row in query.fetch_all(db).await? {
+        let key: Option<String> = row.try_get("throttle_key")?;
+        let locked_until: Option<i64> = row.try_get("throttle_locked_until")?;
+        if let (Some(key), Some(locked_until)) = (key, locked_until) {
+            standing.add(key, locked_until, now);
+        }
+        if found.is_none() && row.try_get::<Option<String>, _>("id")?.is_some() {
+            found = Some(SignInRow::from_row(&row)?);
+        }
+    }
+    Ok((standing, found))
 }
 
 pub async fn find_by_id<'e>(
@@ -216,14 +248,6 @@ pub async fn count<'e>(db: impl Executor<'e, Database = Any>) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM people")
         .fetch_one(db)
         .await?)
-}
-
-/// `$first, $first+1, ...`: `count` numbered placeholders for an `IN (...)` list or a row.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// What an HR import needs to know of a person already there.

@@ -57,6 +57,16 @@ impl Standing {
     pub fn is_counting(&self, key: &str) -> bool {
         self.counting.iter().any(|counted| counted == key)
     }
+
+    /// Takes in one key's row (`locked_until`: 0 while failures are only counted).
+    pub(crate) fn add(&mut self, key: String, locked_until: i64, now: i64) {
+        if locked_until > now {
+            crate::metrics::throttle_hit(&key);
+            self.locked_secs = self.locked_secs.max(Some(locked_until - now));
+        } else if locked_until == 0 {
+            self.counting.push(key);
+        }
+    }
 }
 
 /// The locks and counts of `keys`: the check before an attempt, so each locked key counts
@@ -70,23 +80,17 @@ pub async fn standing<'e>(
     if keys.is_empty() {
         return Ok(Standing::default());
     }
-    let placeholders = (1..=keys.len())
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!("SELECT key, locked_until FROM throttle WHERE key IN ({placeholders})");
+    let sql = format!(
+        "SELECT key, locked_until FROM throttle WHERE key IN ({})",
+        super::placeholders(1, keys.len())
+    );
     let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
     for key in keys {
         query = query.bind(*key);
     }
     let mut standing = Standing::default();
     for (key, locked_until) in query.fetch_all(db).await? {
-        if locked_until > now {
-            crate::metrics::throttle_hit(&key);
-            standing.locked_secs = standing.locked_secs.max(Some(locked_until - now));
-        } else if locked_until == 0 {
-            standing.counting.push(key);
-        }
+        standing.add(key, locked_until, now);
     }
     Ok(standing)
 }
