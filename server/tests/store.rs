@@ -30,24 +30,29 @@ where
 
 async fn person(store: &Store, login: &str) -> String {
     let id = new_id();
-    people::insert(
-        &store.pool,
-        &NewPerson {
-            id: &id,
-            login,
-            first_name: "Marie",
-            last_name: "Tremblay",
-            email: None,
-            category: Category::Retiree,
-            language: "fr",
-            password_hash: Some("$argon2id$placeholder"),
-            state: AccountState::Active,
-        },
-        1_000,
-    )
-    .await
-    .expect("insert person");
+    let new = NewPerson {
+        password_hash: Some("$argon2id$placeholder"),
+        ..retiree(&id, login)
+    };
+    people::insert(&store.pool, &new, 1_000)
+        .await
+        .expect("insert person");
     id
+}
+
+/// An active retiree without a password.
+fn retiree<'a>(id: &'a str, login: &'a str) -> NewPerson<'a> {
+    NewPerson {
+        id,
+        login,
+        first_name: "Marie",
+        last_name: "Tremblay",
+        email: None,
+        category: Category::Retiree,
+        language: "fr",
+        password_hash: None,
+        state: AccountState::Active,
+    }
 }
 
 #[tokio::test]
@@ -161,23 +166,9 @@ async fn a_transaction_dropped_unended_leaves_nothing_and_closes_its_connection(
     each_engine(|store, engine| async move {
         let pool = &store.pool;
         async fn insert(tx: &mut sesame::store::Transaction, login: &str) {
-            people::insert(
-                &mut **tx,
-                &NewPerson {
-                    id: &new_id(),
-                    login,
-                    first_name: "Marie",
-                    last_name: "Tremblay",
-                    email: None,
-                    category: Category::Retiree,
-                    language: "fr",
-                    password_hash: None,
-                    state: AccountState::Active,
-                },
-                1_000,
-            )
-            .await
-            .expect("insert");
+            people::insert(&mut **tx, &retiree(&new_id(), login), 1_000)
+                .await
+                .expect("insert");
         }
         let exists = |login: &'static str| async move {
             people::find_by_login(pool, login)
