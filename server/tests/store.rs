@@ -154,6 +154,13 @@ async fn a_sign_in_reads_the_person_and_the_throttle_in_one_query() {
         assert!(found.is_none(), "{engine}");
         assert_eq!(standing.locked_secs, Some(501), "{engine}");
         assert!(standing.is_counting(login_key));
+
+        // No key asked about: the person alone.
+        let (standing, found) = people::find_for_sign_in(&store.pool, "mtremblay", &[], 1_100)
+            .await
+            .expect("read");
+        assert_eq!(standing, throttle::Standing::default(), "{engine}");
+        assert_eq!(found.expect(engine).person.id, id);
     })
     .await;
 }

@@ -188,6 +188,11 @@ pub async fn find_for_sign_in<'e>(
         .map(|column| format!("p.{column}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // `IN ()` is not SQL everywhere.
+    let throttle_rows = match throttle_keys.len() {
+        0 => "1 = 0".to_owned(),
+        count => format!("t.key IN ({})", placeholders(2, count)),
+    };
     // One row when no key has a row, else one per key's row, the person repeated on each
     // (its columns NULL when nobody has this login).
     let sql = format!(
@@ -195,8 +200,7 @@ pub async fn find_for_sign_in<'e>(
          {person_columns}, p.terms_version, p.privacy_version \
          FROM (SELECT CAST($1 AS TEXT) AS login) AS wanted \
          LEFT JOIN people p ON p.login = wanted.login \
-         LEFT JOIN throttle t ON t.key IN ({})",
-        placeholders(2, throttle_keys.len())
+         LEFT JOIN throttle t ON {throttle_rows}"
     );
     let mut query = sqlx::query(&sql).bind(login);
     for key in throttle_keys {
