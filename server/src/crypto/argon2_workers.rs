@@ -9,8 +9,12 @@
 
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     thread,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use argon2::{
@@ -157,54 +161,102 @@ fn hashing(error: impl std::fmt::Display) -> Error {
     Error::Hashing(error.to_string())
 }
 
-type Job = Box<dyn FnOnce(&mut Memory) + Send>;
+/// A queued job: run with the worker's memory, or told it waited too long (`None`).
+type Job = Box<dyn FnOnce(Option<&mut Memory>) + Send>;
 
-/// A fixed set of hashing threads. They stop when the last clone of their `Workers` is
-/// dropped.
+struct Queued {
+    job: Job,
+    queued_at: Instant,
+    /// How long the job may wait for a thread to be free before it is refused.
+    wait_at_most: Duration,
+}
+
+/// A fixed set of hashing threads fed by one queue. They stop when the last clone of their
+/// `Workers` is dropped.
+///
+/// Jobs wait in the queue itself, not in front of it: a thread that finishes a hash takes
+/// the next one at once, without sleeping until a waiting request is woken to hand it
+/// over. A job that waited for a thread longer than its caller allows is refused when its
+/// turn comes (quickly, so a flood past the limit drains fast), and one whose caller is
+/// gone is skipped.
 #[derive(Clone)]
 pub struct Workers {
-    jobs: flume::Sender<Job>,
+    jobs: flume::Sender<Queued>,
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Workers {
     pub fn start(threads: usize) -> Result<Workers> {
-        let (jobs, queue) = flume::unbounded::<Job>();
+        let (jobs, queue) = flume::unbounded::<Queued>();
+        let waiting = Arc::new(AtomicUsize::new(0));
         for number in 0..threads.max(1) {
             let queue = queue.clone();
+            let waiting = waiting.clone();
             thread::Builder::new()
                 .name(format!("argon2-{number}"))
-                .spawn(move || serve(queue))
+                .spawn(move || serve(queue, waiting))
                 .map_err(|e| Error::Hashing(format!("cannot start a hashing thread: {e}")))?;
         }
-        Ok(Workers { jobs })
+        Ok(Workers { jobs, waiting })
     }
 
-    /// Runs `job` on a worker with that worker's memory. The caller bounds how many jobs
-    /// are queued (a semaphore whose permit `job` holds until it ends).
+    /// Runs `job` on a worker with that worker's memory, if one takes it within
+    /// `wait_at_most`; otherwise `Error::HashingBusy`.
     pub async fn run<T: Send + 'static>(
         &self,
+        wait_at_most: Duration,
         job: impl FnOnce(&mut Memory) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Box::new(move |memory: &mut Memory| {
-                let _ = reply.send(job(memory));
-            }))
-            .map_err(|_| Error::Hashing("the hashing threads have stopped".into()))?;
+        let job: Job = Box::new(move |memory: Option<&mut Memory>| {
+            if reply.is_closed() {
+                return; // nobody waits for this hash any more
+            }
+            let _ = reply.send(match memory {
+                Some(memory) => job(memory),
+                None => Err(Error::HashingBusy),
+            });
+        });
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let queued = Queued {
+            job,
+            queued_at: Instant::now(),
+            wait_at_most,
+        };
+        if self.jobs.send(queued).is_err() {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(Error::Hashing("the hashing threads have stopped".into()));
+        }
         answer
             .await
             .map_err(|_| Error::Hashing("a hashing job panicked".into()))?
     }
+
+    /// Jobs queued and not yet taken by a thread.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
 }
 
-fn serve(queue: flume::Receiver<Job>) {
+fn serve(queue: flume::Receiver<Queued>, waiting: Arc<AtomicUsize>) {
     let mut memory = Memory::default();
     loop {
+        let free_since = Instant::now();
         match queue.recv_timeout(IDLE_RELEASE) {
-            Ok(job) => {
-                // A panicking job drops its reply (its caller gets an error); the thread
-                // and its memory stay for the next one.
-                if catch_unwind(AssertUnwindSafe(|| job(&mut memory))).is_err() {
+            Ok(Queued {
+                job,
+                queued_at,
+                wait_at_most,
+            }) => {
+                waiting.fetch_sub(1, Ordering::Relaxed);
+                // A job queued while this thread was free waited for no thread (only for
+                // the thread to wake up): it runs whatever the clock says.
+                let waited_for_a_thread = queued_at < free_since;
+                if waited_for_a_thread && queued_at.elapsed() > wait_at_most {
+                    job(None);
+                } else if catch_unwind(AssertUnwindSafe(|| job(Some(&mut memory)))).is_err() {
+                    // A panicking job drops its reply (its caller gets an error); the
+                    // thread and its memory stay for the next one.
                     memory.release();
                 }
             }
@@ -267,12 +319,95 @@ mod tests {
     #[tokio::test]
     async fn workers_run_jobs_and_survive_a_panicking_one() {
         let workers = Workers::start(1).expect("workers");
-        let panicked = workers.run::<()>(|_| panic!("a job that panics")).await;
+        let panicked = workers
+            .run::<()>(WAIT, |_| panic!("a job that panics"))
+            .await;
         assert!(matches!(panicked, Err(Error::Hashing(_))));
         let hashed = workers
-            .run(|memory| hash(memory, &params(), b"after"))
+            .run(WAIT, |memory| hash(memory, &params(), b"after"))
             .await
             .expect("the thread still works");
         assert!(verify(&mut Memory::default(), &hashed, b"after").expect("verify"));
+    }
+
+    /// Long enough for any job of these tests to start.
+    const WAIT: Duration = Duration::from_secs(30);
+
+    /// A job that holds the only thread until `release` is sent.
+    async fn occupy(
+        workers: &Workers,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<()>>,
+    ) {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel();
+        let busy = workers.clone();
+        let job = tokio::spawn(async move {
+            busy.run(WAIT, move |_| {
+                let _ = started.send(());
+                let _ = held.recv();
+                Ok(())
+            })
+            .await
+        });
+        running.await.expect("the first job starts");
+        (release, job)
+    }
+
+    #[tokio::test]
+    async fn a_job_that_waited_too_long_is_refused_and_one_nobody_waits_for_is_skipped() {
+        let workers = Workers::start(1).expect("workers");
+        let (release, first) = occupy(&workers).await;
+
+        let ran = Arc::new(AtomicUsize::new(0));
+        let count = |ran: &Arc<AtomicUsize>| {
+            let ran = ran.clone();
+            move |_: &mut Memory| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        };
+        // Queued behind the first job: one allowed to wait 10 ms, one whose caller leaves.
+        let impatient = tokio::spawn({
+            let workers = workers.clone();
+            let job = count(&ran);
+            async move { workers.run(Duration::from_millis(10), job).await }
+        });
+        let abandoned = tokio::spawn({
+            let workers = workers.clone();
+            let job = count(&ran);
+            async move { workers.run(WAIT, job).await }
+        });
+        while workers.waiting() < 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        abandoned.abort();
+        assert!(abandoned.await.is_err(), "the caller left");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        release.send(()).expect("release the first job");
+        first.await.expect("join").expect("the first job ran");
+
+        let refused = impatient.await.expect("join");
+        assert!(matches!(refused, Err(Error::HashingBusy)), "{refused:?}");
+        workers
+            .run(WAIT, count(&ran))
+            .await
+            .expect("a later job runs");
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "only the later job ran");
+        assert_eq!(workers.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_free_thread_runs_a_job_that_may_not_wait_at_all() {
+        let workers = Workers::start(1).expect("workers");
+        for _ in 0..5 {
+            // However long the free thread takes to wake up, the job waited for no thread.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            workers
+                .run(Duration::ZERO, |_| Ok(()))
+                .await
+                .expect("a free thread takes it");
+        }
     }
 }

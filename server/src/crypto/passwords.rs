@@ -1,18 +1,11 @@
 //! Password hashing with argon2id (DESIGN §4), off the async threads and bounded: at most
 //! `concurrency` hashes run at once, on as many threads that keep their m KiB between hashes
-//! ([`super::argon2_workers`]); the rest wait up to `queue_timeout` and then get
-//! `Error::HashingBusy` (HTTP 503 with Retry-After).
+//! ([`super::argon2_workers`]); the rest wait in their queue up to `queue_timeout` and then
+//! get `Error::HashingBusy` (HTTP 503 with Retry-After).
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use argon2::Params;
-use tokio::sync::Semaphore;
 
 use super::argon2_workers::{self, Memory, Workers};
 use crate::{
@@ -23,10 +16,8 @@ use crate::{
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
-    slots: Arc<Semaphore>,
     workers: Workers,
     queue_timeout: Duration,
-    waiting: Arc<AtomicUsize>,
     /// A hash of a random password, verified when an account does not exist so that
     /// unknown accounts take as long as known ones.
     dummy_hash: Arc<String>,
@@ -56,10 +47,8 @@ impl PasswordHasher {
         )?;
         Ok(PasswordHasher {
             params,
-            slots: Arc::new(Semaphore::new(config.hash_concurrency)),
             workers: Workers::start(config.hash_concurrency)?,
             queue_timeout: Duration::from_millis(config.hash_queue_timeout_ms),
-            waiting: Arc::new(AtomicUsize::new(0)),
             dummy_hash: Arc::new(dummy_hash),
         })
     }
@@ -97,33 +86,18 @@ impl PasswordHasher {
 
     /// Requests waiting for a hashing slot right now (for metrics).
     pub fn queue_depth(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
+        self.workers.waiting()
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Memory) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let permit =
-            tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned()).await;
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
-        let permit = match permit {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                crate::metrics::password_hash_busy();
-                return Err(Error::HashingBusy);
-            }
-        };
-        // The permit goes with the job: a request dropped meanwhile (its client gone, its
-        // deadline passed) does not free a slot whose hash still runs.
-        self.workers
-            .run(move |memory| {
-                let result = work(memory);
-                drop(permit);
-                result
-            })
-            .await
+        let result = self.workers.run(self.queue_timeout, work).await;
+        if matches!(result, Err(Error::HashingBusy)) {
+            crate::metrics::password_hash_busy();
+        }
+        result
     }
 }
 
