@@ -632,8 +632,9 @@ fn http_exchange(port: u16, request: &str) -> std::io::Result<String> {
     Ok(answer)
 }
 
-#[test]
-fn json_logs_carry_the_request_id_shown_on_the_error_page() {
+/// Starts `sesame serve` with its log (stderr) going to a file, posts a form without its
+/// CSRF token, stops the server; answers the request id the page named and the log.
+fn refused_post_and_its_log(log_format: &str) -> (String, String) {
     let dir = tempfile::tempdir().expect("dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -649,9 +650,10 @@ fn json_logs_carry_the_request_id_shown_on_the_error_page() {
         )
         .env("SESAME_SECRET_KEY_FILE", dir.path().join("secret.key"))
         .env("SESAME_MAIL_DIR", dir.path().join("mail"))
-        .env("SESAME_LOG_FORMAT", "json")
+        .env("SESAME_LOG_FORMAT", log_format)
         .env_remove("SESAME_CONFIG")
         .env_remove("SESAME_LOG")
+        .env_remove("NO_COLOR")
         .stdout(Stdio::null())
         .stderr(Stdio::from(log))
         .spawn()
@@ -691,8 +693,13 @@ fn json_logs_carry_the_request_id_shown_on_the_error_page() {
         body.contains(&request_id),
         "the page names the request: {body}"
     );
-
     let logged = std::fs::read_to_string(&log_path).expect("log");
+    (request_id, logged)
+}
+
+#[test]
+fn json_logs_carry_the_request_id_shown_on_the_error_page() {
+    let (request_id, logged) = refused_post_and_its_log("json");
     let lines: Vec<serde_json::Value> = logged
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
@@ -711,6 +718,26 @@ fn json_logs_carry_the_request_id_shown_on_the_error_page() {
         of_request
             .iter()
             .any(|line| line["fields"]["status"] == 403 && line["target"] == "sesame::access"),
+        "{logged}"
+    );
+}
+
+#[test]
+fn text_logs_in_a_file_are_plain_and_carry_the_request_id() {
+    let (request_id, logged) = refused_post_and_its_log("text");
+    // No terminal escape codes once the log leaves the terminal.
+    assert!(!logged.contains('\u{1b}'), "{logged:?}");
+    let answered = logged
+        .lines()
+        .find(|line| {
+            line.contains(&format!("request_id={request_id}")) && line.contains("answered")
+        })
+        .unwrap_or_else(|| panic!("no access line for {request_id}: {logged}"));
+    assert!(answered.contains("status=403"), "{answered}");
+    assert!(
+        logged
+            .lines()
+            .any(|line| line.contains(&request_id) && line.contains("CSRF check failed")),
         "{logged}"
     );
 }
