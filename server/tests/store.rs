@@ -102,12 +102,32 @@ async fn a_sign_in_reads_the_person_and_the_throttle_in_one_query() {
         let id = person(&store, "mtremblay").await;
         let (login_key, ip_key) = ("signin:login:m", "signin:ip:198.51.100.7");
         let keys = [login_key, ip_key];
+        // On a SQLite file the read runs on the store's own connection ([`direct`]); the
+        // sqlx path (PostgreSQL, in-memory SQLite) must read the same.
         let read = |login: &'static str, now: i64| {
-            let pool = store.pool.clone();
+            let store = store.clone();
             async move {
-                people::find_for_sign_in(&pool, login, &keys, now)
+                let direct = people::find_for_sign_in(&store, login, &keys, now)
                     .await
-                    .expect("read")
+                    .expect("read");
+                let through_sqlx = Store {
+                    direct: None,
+                    ..store.clone()
+                };
+                let sqlx = people::find_for_sign_in(&through_sqlx, login, &keys, now)
+                    .await
+                    .expect("read through sqlx");
+                assert_eq!(direct.0, sqlx.0, "{login}");
+                assert_eq!(
+                    direct
+                        .1
+                        .as_ref()
+                        .map(|row| format!("{:?} {:?}", row.person, row.terms_version)),
+                    sqlx.1
+                        .as_ref()
+                        .map(|row| format!("{:?} {:?}", row.person, row.terms_version)),
+                );
+                direct
             }
         };
 
@@ -156,11 +176,146 @@ async fn a_sign_in_reads_the_person_and_the_throttle_in_one_query() {
         assert!(standing.is_counting(login_key));
 
         // No key asked about: the person alone.
-        let (standing, found) = people::find_for_sign_in(&store.pool, "mtremblay", &[], 1_100)
+        let (standing, found) = people::find_for_sign_in(&store, "mtremblay", &[], 1_100)
             .await
             .expect("read");
         assert_eq!(standing, throttle::Standing::default(), "{engine}");
         assert_eq!(found.expect(engine).person.id, id);
+    })
+    .await;
+}
+
+/// `write_all` commits its statements together or not at all, on each path: on a SQLite
+/// file a job on the store's own connection, else a sqlx transaction.
+#[tokio::test]
+async fn statements_written_together_are_all_kept_or_none() {
+    each_engine(|store, engine| async move {
+        let id = person(&store, "mtremblay").await;
+        let paths = match store.direct {
+            Some(_) => vec![
+                ("direct", store.clone()),
+                (
+                    "sqlx",
+                    Store {
+                        direct: None,
+                        ..store.clone()
+                    },
+                ),
+            ],
+            None => vec![("sqlx", store.clone())],
+        };
+        for (path, store) in paths {
+            let session = |id_hash: &str| {
+                sessions::insert_statement(
+                    &NewSession {
+                        id_hash,
+                        person_id: &id,
+                        expires_at: 9_000,
+                        client_ip: "198.51.100.7",
+                        user_agent: "test",
+                    },
+                    1_000,
+                )
+            };
+            let event = audit::record_statement(
+                AuditEvent {
+                    kind: AuditKind::SignInSucceeded,
+                    person_id: Some(&id),
+                    actor_id: None,
+                    client_ip: Some("198.51.100.7"),
+                    request_id: None,
+                    detail: serde_json::json!({ "path": path }),
+                },
+                1_000_000,
+            );
+            let (hash, second) = (format!("{path}-1"), format!("{path}-2"));
+            store
+                .write_all(vec![session(&hash), event.clone()])
+                .await
+                .unwrap_or_else(|e| panic!("{engine} {path}: {e}"));
+            let live = sessions::find_live(&store.pool, &hash, 1_000, 600)
+                .await
+                .expect("find");
+            assert_eq!(
+                live.map(|s| s.person_id),
+                Some(id.clone()),
+                "{engine} {path}"
+            );
+
+            // The second statement fails (the same session again): the first is undone.
+            let events_before = count(&store, "audit_events").await;
+            let refused = store
+                .write_all(vec![event.clone(), session(&second), session(&hash)])
+                .await;
+            assert!(
+                refused.is_err(),
+                "{engine} {path}: a duplicate session was written"
+            );
+            assert_eq!(
+                count(&store, "audit_events").await,
+                events_before,
+                "{engine} {path}"
+            );
+            assert!(
+                sessions::find_live(&store.pool, &second, 1_000, 600)
+                    .await
+                    .expect("find")
+                    .is_none(),
+                "{engine} {path}: half a transaction was kept"
+            );
+            // Nothing is left holding the write lock.
+            store
+                .write_all(vec![session(&second)])
+                .await
+                .unwrap_or_else(|e| panic!("{engine} {path}: after a failure: {e}"));
+        }
+    })
+    .await;
+}
+
+/// Both paths bind `$n` to the n-th parameter, wherever and however often it appears.
+#[tokio::test]
+async fn a_statement_binds_its_numbered_parameters_by_number() {
+    use sesame::store::statement::{Columns, Statement};
+    each_engine(|store, engine| async move {
+        let statement = Statement::new(
+            "SELECT CAST($2 AS TEXT) AS b, CAST($1 AS TEXT) AS a, CAST($2 AS TEXT) AS c, \
+             CAST($3 AS BIGINT) AS n, CAST($4 AS TEXT) AS missing",
+        )
+        .text("one")
+        .text("two")
+        .int(42)
+        .opt_text(None);
+        let read = |row: &dyn Fn(&str) -> Option<String>, n: Option<i64>| {
+            (row("a"), row("b"), row("c"), n, row("missing"))
+        };
+        let expected = (
+            Some("one".to_owned()),
+            Some("two".to_owned()),
+            Some("two".to_owned()),
+            Some(42),
+            None,
+        );
+        let rows = statement.fetch_all(&store.pool).await.expect("sqlx");
+        let row = &rows[0];
+        assert_eq!(
+            read(
+                &|name| row.text(name).expect("text"),
+                row.int("n").expect("int")
+            ),
+            expected,
+            "{engine}"
+        );
+        if let Some(direct) = &store.direct {
+            let direct_rows = direct
+                .read(|conn| {
+                    statement.query_direct(conn, |row| {
+                        Ok(read(&|name| row.text(name).expect("text"), row.int("n")?))
+                    })
+                })
+                .expect("direct");
+            assert_eq!(direct_rows, vec![expected]);
+        }
     })
     .await;
 }

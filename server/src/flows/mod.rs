@@ -22,7 +22,10 @@ use sqlx::{Any, Executor};
 use crate::{
     error::Result,
     state::Sesame,
-    store::audit::{self, AuditEvent, AuditKind},
+    store::{
+        audit::{self, AuditEvent, AuditKind},
+        statement::Statement,
+    },
 };
 
 /// The services handed to server functions.
@@ -52,6 +55,20 @@ pub(crate) async fn audit_request<'e>(
     person_id: Option<&str>,
     detail: serde_json::Value,
 ) -> Result<()> {
+    audit_request_statement(sesame, meta, kind, person_id, detail)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// [`audit_request`] as a statement, for [`crate::store::Store::write_all`].
+pub(crate) fn audit_request_statement(
+    sesame: &Sesame,
+    meta: &RequestMeta,
+    kind: AuditKind,
+    person_id: Option<&str>,
+    detail: serde_json::Value,
+) -> Statement {
     let client_ip = meta.client_ip.to_string();
     let event = AuditEvent {
         kind,
@@ -61,7 +78,7 @@ pub(crate) async fn audit_request<'e>(
         request_id: Some(&meta.request_id),
         detail,
     };
-    audit::record(db, event, sesame.clock.now_ms()).await
+    audit::record_statement(event, sesame.clock.now_ms())
 }
 
 /// The hash a flow is bound to: this browser's device cookie, keyed.

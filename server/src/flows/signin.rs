@@ -28,9 +28,8 @@ use app::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::AnyConnection;
 
-use super::{audit_request, binding};
+use super::{audit_request, audit_request_statement, binding};
 use crate::{
     cookies,
     crypto::tokens::random_token,
@@ -43,6 +42,7 @@ use crate::{
         people::{self, AccountState, PersonRow, SignInRow},
         sessions::{self, NewSession},
         signup,
+        statement::Statement,
         throttle::{self, Rule},
     },
 };
@@ -174,7 +174,7 @@ async fn sign_in(
     // One query before the hash: the throttle's standing and the person.
     let throttle_keys = [login_key.as_str(), ip_key.as_str()];
     let (standing, found) = if acceptable && !login.is_empty() {
-        people::find_for_sign_in(pool, &login, &throttle_keys, now).await?
+        people::find_for_sign_in(&sesame.store, &login, &throttle_keys, now).await?
     } else {
         (throttle::standing(pool, &throttle_keys, now).await?, None)
     };
@@ -215,18 +215,25 @@ async fn sign_in(
         // One transaction: the failures are forgotten, and the session (or the terms flow)
         // opened, together. Only counted failures need a write: a failure counted between
         // the read above and this commit is left to its window, as if it came just after.
-        let mut tx = crate::store::begin(pool).await?;
+        let mut writes = Vec::with_capacity(3);
         if standing.is_counting(&login_key) {
-            throttle::clear(&mut *tx, &login_key).await?;
+            writes.push(throttle::clear_statement(&login_key));
         }
-        let person = &row.person;
-        let outcome = match terms_pending(&mut tx, sesame, meta, row).await? {
-            Some(flow_id) => SignInOutcome::TermsRequired { flow_id },
-            None => SignInOutcome::SignedIn {
-                session_cookie: open_session(&mut tx, sesame, meta, person).await?,
-            },
+        let outcome = match terms_pending(sesame, meta, row) {
+            Some((flow_id, terms_flow)) => {
+                writes.push(terms_flow);
+                SignInOutcome::TermsRequired { flow_id }
+            }
+            None => {
+                let (session_cookie, session) = new_session(sesame, meta, &row.person);
+                writes.extend(session);
+                SignInOutcome::SignedIn { session_cookie }
+            }
         };
-        tx.commit().await?;
+        sesame.store.write_all(writes).await?;
+        if let SignInOutcome::TermsRequired { .. } = outcome {
+            crate::metrics::flow_started(KIND);
+        }
         return Ok(outcome);
     }
 
@@ -310,26 +317,25 @@ async fn refuse(
 
 /// A terms flow when the person accepted older versions of the terms of use or privacy
 /// policy than the current ones (people who never had to accept any are not asked).
-async fn terms_pending(
-    conn: &mut AnyConnection,
+/// Answers its id and the statement that creates it.
+fn terms_pending(
     sesame: &Sesame,
     meta: &RequestMeta,
     found: &SignInRow,
-) -> Result<Option<String>> {
+) -> Option<(String, Statement)> {
     let config = &sesame.config.signup;
     let (terms, privacy) = (&found.terms_version, &found.privacy_version);
     if terms.is_none() && privacy.is_none() {
-        return Ok(None);
+        return None;
     }
     if terms.as_deref() == Some(config.terms_version.as_str())
         && privacy.as_deref() == Some(config.privacy_version.as_str())
     {
-        return Ok(None);
+        return None;
     }
     let now = sesame.clock.now_secs();
     let id = new_id();
-    flows::insert(
-        &mut *conn,
+    let statement = flows::insert_statement(
         &NewFlow {
             id: &id,
             kind: KIND,
@@ -341,9 +347,8 @@ async fn terms_pending(
             data: "{}",
         },
         now,
-    )
-    .await?;
-    Ok(Some(id))
+    );
+    Some((id, statement))
 }
 
 /// This browser's live terms flow and its person (still active).
@@ -435,7 +440,10 @@ async fn accept_terms(
         json!({ "terms_version": config.terms_version, "privacy_version": config.privacy_version }),
     )
     .await?;
-    let cookie = open_session(&mut tx, sesame, meta, &person).await?;
+    let (cookie, session) = new_session(sesame, meta, &person);
+    for statement in &session {
+        statement.execute(&mut *tx).await?;
+    }
     tx.commit().await?;
     crate::metrics::flow_completed(KIND);
     Ok(Some(SignInOutcome::SignedIn {
@@ -443,18 +451,17 @@ async fn accept_terms(
     }))
 }
 
-/// Opens a session for `person` in the caller's transaction; answers its cookie.
-async fn open_session(
-    conn: &mut AnyConnection,
+/// A new session for `person`: its cookie, and the statements that open it (its row and
+/// its audit event) for the caller's transaction.
+fn new_session(
     sesame: &Sesame,
     meta: &RequestMeta,
     person: &PersonRow,
-) -> Result<String> {
+) -> (String, [Statement; 2]) {
     let token = random_token();
     let id_hash = sesame.key.keyed_hash("session", &token);
     let now = sesame.clock.now_secs();
-    sessions::insert(
-        &mut *conn,
+    let session = sessions::insert_statement(
         &NewSession {
             id_hash: &id_hash,
             person_id: &person.id,
@@ -463,24 +470,16 @@ async fn open_session(
             user_agent: &meta.user_agent.chars().take(300).collect::<String>(),
         },
         now,
-    )
-    .await?;
-    audit_request(
-        &mut *conn,
+    );
+    let audit = audit_request_statement(
         sesame,
         meta,
         AuditKind::SignInSucceeded,
         Some(&person.id),
         json!({}),
-    )
-    .await?;
-    Ok(cookies::set(
-        cookies::SESSION,
-        &token,
-        meta.secure,
-        true,
-        None,
-    ))
+    );
+    let cookie = cookies::set(cookies::SESSION, &token, meta.secure, true, None);
+    (cookie, [session, audit])
 }
 
 /// The person signed in on this request, if the session cookie names a live session.

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::Value;
 use sqlx::{Any, Executor, FromRow};
 
+use super::statement::Statement;
 use crate::error::Result;
 
 /// Declares the audited kinds with their stored codes, and the list of them all.
@@ -119,21 +120,24 @@ pub async fn record<'e>(
     event: AuditEvent<'_>,
     now_ms: i64,
 ) -> Result<()> {
-    sqlx::query(
+    record_statement(event, now_ms).execute(db).await?;
+    Ok(())
+}
+
+/// [`record`] as a statement, for [`crate::store::Store::write_all`].
+pub fn record_statement(event: AuditEvent<'_>, now_ms: i64) -> Statement {
+    Statement::new(
         "INSERT INTO audit_events (id, at_ms, kind, person_id, actor_id, client_ip, request_id, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(new_event_id())
-    .bind(now_ms)
-    .bind(event.kind.as_str())
-    .bind(event.person_id)
-    .bind(event.actor_id)
-    .bind(event.client_ip)
-    .bind(event.request_id)
-    .bind(event.detail.to_string())
-    .execute(db)
-    .await?;
-    Ok(())
+    .text(new_event_id())
+    .int(now_ms)
+    .text(event.kind.as_str())
+    .opt_text(event.person_id)
+    .opt_text(event.actor_id)
+    .opt_text(event.client_ip)
+    .opt_text(event.request_id)
+    .text(event.detail.to_string())
 }
 
 /// Records many events with a few multi-row inserts (batch jobs: an import, letters).

@@ -3,6 +3,7 @@
 
 use sqlx::{Any, Executor, FromRow};
 
+use super::statement::Statement;
 use crate::error::Result;
 
 /// The state of a flow a newer one took the place of (see `recovery::supersede_other_flows`).
@@ -59,22 +60,26 @@ pub async fn insert<'e>(
     flow: &NewFlow<'_>,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(&format!(
-        "INSERT INTO flows ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)"
-    ))
-    .bind(flow.id)
-    .bind(flow.kind)
-    .bind(flow.state)
-    .bind(flow.person_id)
-    .bind(flow.locale)
-    .bind(flow.binding_hash)
-    .bind(now)
-    .bind(flow.expires_at)
-    .bind(flow.data)
-    .execute(db)
-    .await?;
+    insert_statement(flow, now).execute(db).await?;
     crate::metrics::flow_started(flow.kind);
     Ok(())
+}
+
+/// [`insert`] as a statement, for [`crate::store::Store::write_all`] (whose caller counts
+/// the flow started in the metrics once it is committed).
+pub fn insert_statement(flow: &NewFlow<'_>, now: i64) -> Statement {
+    Statement::new(format!(
+        "INSERT INTO flows ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)"
+    ))
+    .text(flow.id)
+    .text(flow.kind)
+    .text(flow.state)
+    .opt_text(flow.person_id)
+    .text(flow.locale)
+    .text(flow.binding_hash)
+    .int(now)
+    .int(flow.expires_at)
+    .text(flow.data)
 }
 
 /// The flow of this kind with this id, whatever its expiry (callers tell "expired" apart).

@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod audit;
 pub mod authenticators;
+pub mod direct;
 pub mod flows;
 pub mod helpdesk;
 pub mod identity;
@@ -18,6 +19,7 @@ pub mod recovery;
 pub mod roles;
 pub mod sessions;
 pub mod signup;
+pub mod statement;
 pub mod throttle;
 pub mod verifications;
 
@@ -25,6 +27,7 @@ use std::{
     ops::{Deref, DerefMut},
     path::Path,
     str::FromStr,
+    sync::Arc,
     time::Duration,
 };
 
@@ -34,6 +37,7 @@ use sqlx::{
     pool::PoolConnection,
 };
 
+use self::{direct::DirectSqlite, statement::Statement};
 use crate::error::Result;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -49,6 +53,8 @@ pub enum Engine {
 pub struct Store {
     pub pool: AnyPool,
     pub engine: Engine,
+    /// On a SQLite file, the connections of the hot paths ([`direct`]).
+    pub direct: Option<Arc<DirectSqlite>>,
 }
 
 impl Store {
@@ -90,7 +96,44 @@ impl Store {
                 .await?;
         }
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool, engine })
+        let direct = match engine {
+            Engine::Sqlite => DirectSqlite::for_url(&url)?.map(Arc::new),
+            Engine::Postgres => None,
+        };
+        Ok(Store {
+            pool,
+            engine,
+            direct,
+        })
+    }
+
+    /// The connections of the hot paths, if this store has them ([`direct`]). Once the
+    /// pool is closed (at shutdown), they refuse as sqlx does: the store is closed as a whole.
+    pub(crate) fn direct_sqlite(&self) -> Result<Option<&Arc<DirectSqlite>>> {
+        if self.pool.is_closed() {
+            return Err(sqlx::Error::PoolClosed.into());
+        }
+        Ok(self.direct.as_ref())
+    }
+
+    /// Runs `statements` in order as one transaction: on a SQLite file one job on a
+    /// blocking thread ([`direct`]), else a sqlx transaction.
+    pub async fn write_all(&self, statements: Vec<Statement>) -> Result<()> {
+        if let Some(direct) = self.direct_sqlite()? {
+            return direct
+                .write(move |transaction| {
+                    for statement in &statements {
+                        statement.execute_direct(transaction)?;
+                    }
+                    Ok(())
+                })
+                .await;
+        }
+        let mut transaction = begin(&self.pool).await?;
+        for statement in &statements {
+            statement.execute(&mut *transaction).await?;
+        }
+        transaction.commit().await
     }
 
     /// Whether the database answers (for `/healthz`).

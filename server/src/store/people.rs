@@ -1,9 +1,13 @@
 //! People: the accounts Sésame serves.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, Executor, FromRow, Row};
+use sqlx::{Any, Executor, FromRow};
 
-use super::{placeholders, throttle::Standing};
+use super::{
+    Store, placeholders,
+    statement::{Columns, Statement},
+    throttle::Standing,
+};
 use crate::error::{Error, Result};
 
 /// Kinds of people; the institution's rules (recovery methods, mailbox) depend on it.
@@ -104,6 +108,24 @@ impl PersonRow {
     pub fn state(&self) -> Option<AccountState> {
         AccountState::parse(&self.state)
     }
+
+    /// Reads the person's columns from a row of either path ([`Columns`]); sqlx queries
+    /// read them with the derived `FromRow`.
+    fn from_columns(row: &impl Columns) -> Result<PersonRow> {
+        Ok(PersonRow {
+            id: row.required_text("id")?,
+            login: row.required_text("login")?,
+            first_name: row.required_text("first_name")?,
+            last_name: row.required_text("last_name")?,
+            email: row.text("email")?,
+            category: row.required_text("category")?,
+            language: row.required_text("language")?,
+            password_hash: row.text("password_hash")?,
+            state: row.required_text("state")?,
+            created_at: row.required_int("created_at")?,
+            updated_at: row.required_int("updated_at")?,
+        })
+    }
 }
 
 /// A person to create.
@@ -166,19 +188,17 @@ pub async fn find_by_login<'e>(
 /// A person found for a sign-in, with the versions of the terms of use and privacy policy
 /// they accepted (`None` for people who never had to: letters and imports have their own
 /// charter).
-#[derive(FromRow)]
 pub struct SignInRow {
-    #[sqlx(flatten)]
     pub person: PersonRow,
     pub terms_version: Option<String>,
     pub privacy_version: Option<String>,
 }
 
-/// What a sign-in reads before its hash, in one query (each query is a round trip to the
-/// database, on SQLite a hand-off to its thread and back): the throttle's rows for
-/// `throttle_keys` and the person whose login is `login`.
-pub async fn find_for_sign_in<'e>(
-    db: impl Executor<'e, Database = Any>,
+/// What a sign-in reads before its hash, in one query: the throttle's rows for
+/// `throttle_keys` and the person whose login is `login`. On a SQLite file it runs here,
+/// without a hand-off to another thread ([`super::direct`]): it is on every sign-in's path.
+pub async fn find_for_sign_in(
+    store: &Store,
     login: &str,
     throttle_keys: &[&str],
     now: i64,
@@ -195,30 +215,62 @@ pub async fn find_for_sign_in<'e>(
     };
     // One row when no key has a row, else one per key's row, the person repeated on each
     // (its columns NULL when nobody has this login).
-    let sql = format!(
+    let mut statement = Statement::new(format!(
         "SELECT t.key AS throttle_key, t.locked_until AS throttle_locked_until, \
          {person_columns}, p.terms_version, p.privacy_version \
          FROM (SELECT CAST($1 AS TEXT) AS login) AS wanted \
          LEFT JOIN people p ON p.login = wanted.login \
          LEFT JOIN throttle t ON {throttle_rows}"
-    );
-    let mut query = sqlx::query(&sql).bind(login);
+    ))
+    .text(login);
     for key in throttle_keys {
-        query = query.bind(*key);
+        statement = statement.text(*key);
     }
+    let rows = match store.direct_sqlite()? {
+        Some(direct) => {
+            direct.read(|conn| statement.query_direct(conn, |row| SignInRead::from_columns(row)))?
+        }
+        None => statement
+            .fetch_all(&store.pool)
+            .await?
+            .iter()
+            .map(SignInRead::from_columns)
+            .collect::<Result<Vec<_>>>()?,
+    };
     let mut standing = Standing::default();
     let mut found = None;
-    for row in query.fetch_all(db).await? {
-        let key: Option<String> = row.try_get("throttle_key")?;
-        let locked_until: Option<i64> = row.try_get("throttle_locked_until")?;
-        if let (Some(key), Some(locked_until)) = (key, locked_until) {
+    for row in rows {
+        if let Some((key, locked_until)) = row.throttle {
             standing.add(key, locked_until, now);
         }
-        if found.is_none() && row.try_get::<Option<String>, _>("id")?.is_some() {
-            found = Some(SignInRow::from_row(&row)?);
+        if found.is_none() {
+            found = row.person;
         }
     }
     Ok((standing, found))
+}
+
+/// One row of [`find_for_sign_in`]'s query.
+struct SignInRead {
+    throttle: Option<(String, i64)>,
+    person: Option<SignInRow>,
+}
+
+impl SignInRead {
+    fn from_columns(row: &impl Columns) -> Result<SignInRead> {
+        let throttle = row
+            .text("throttle_key")?
+            .zip(row.int("throttle_locked_until")?);
+        let person = match row.text("id")? {
+            Some(_) => Some(SignInRow {
+                person: PersonRow::from_columns(row)?,
+                terms_version: row.text("terms_version")?,
+                privacy_version: row.text("privacy_version")?,
+            }),
+            None => None,
+        };
+        Ok(SignInRead { throttle, person })
+    }
 }
 
 pub async fn find_by_id<'e>(

@@ -3,6 +3,7 @@
 
 use sqlx::{Any, Executor, FromRow};
 
+use super::statement::Statement;
 use crate::error::Result;
 
 #[derive(Clone, Debug, FromRow)]
@@ -29,19 +30,22 @@ pub async fn insert<'e>(
     session: &NewSession<'_>,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    insert_statement(session, now).execute(db).await?;
+    Ok(())
+}
+
+/// [`insert`] as a statement, for [`crate::store::Store::write_all`].
+pub fn insert_statement(session: &NewSession<'_>, now: i64) -> Statement {
+    Statement::new(
         "INSERT INTO sessions (id_hash, person_id, created_at, last_seen_at, expires_at, client_ip, user_agent) \
          VALUES ($1, $2, $3, $3, $4, $5, $6)",
     )
-    .bind(session.id_hash)
-    .bind(session.person_id)
-    .bind(now)
-    .bind(session.expires_at)
-    .bind(session.client_ip)
-    .bind(session.user_agent)
-    .execute(db)
-    .await?;
-    Ok(())
+    .text(session.id_hash)
+    .text(session.person_id)
+    .int(now)
+    .int(session.expires_at)
+    .text(session.client_ip)
+    .text(session.user_agent)
 }
 
 /// The live session with this hash: not expired, not idle for longer than `idle_secs`.

@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use sqlx::{Any, AnyPool, Executor};
 
+use super::statement::Statement;
 use crate::{config::ThrottleConfig, error::Result};
 
 #[derive(Clone, Copy, Debug)]
@@ -169,11 +170,13 @@ where
 
 /// Forgets a key's failures (after a success).
 pub async fn clear<'e>(db: impl Executor<'e, Database = Any>, key: &str) -> Result<()> {
-    sqlx::query("DELETE FROM throttle WHERE key = $1 AND locked_until = 0")
-        .bind(key)
-        .execute(db)
-        .await?;
+    clear_statement(key).execute(db).await?;
     Ok(())
+}
+
+/// [`clear`] as a statement, for [`crate::store::Store::write_all`].
+pub fn clear_statement(key: &str) -> Statement {
+    Statement::new("DELETE FROM throttle WHERE key = $1 AND locked_until = 0").text(key)
 }
 
 #[cfg(test)]
