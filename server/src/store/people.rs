@@ -1,7 +1,7 @@
 //! People: the accounts Sésame serves.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, Executor, FromRow};
+use sqlx::{Any, Executor, FromRow, any::AnyRow};
 
 use super::{
     Store, placeholders,
@@ -74,7 +74,7 @@ impl AccountState {
     }
 }
 
-#[derive(Clone, FromRow)]
+#[derive(Clone)]
 pub struct PersonRow {
     pub id: String,
     pub login: String,
@@ -109,8 +109,7 @@ impl PersonRow {
         AccountState::parse(&self.state)
     }
 
-    /// Reads the person's columns from a row of either path ([`Columns`]); sqlx queries
-    /// read them with the derived `FromRow`.
+    /// Reads the person's columns from a row of either path ([`Columns`]).
     fn from_columns(row: &impl Columns) -> Result<PersonRow> {
         Ok(PersonRow {
             id: row.required_text("id")?,
@@ -124,6 +123,16 @@ impl PersonRow {
             state: row.required_text("state")?,
             created_at: row.required_int("created_at")?,
             updated_at: row.required_int("updated_at")?,
+        })
+    }
+}
+
+/// sqlx's queries read a person with the same function as the direct path.
+impl FromRow<'_, AnyRow> for PersonRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<PersonRow> {
+        PersonRow::from_columns(row).map_err(|error| match error {
+            Error::Database(error) => error,
+            other => sqlx::Error::Decode(other.into()),
         })
     }
 }
