@@ -273,6 +273,73 @@ async fn statements_written_together_are_all_kept_or_none() {
     .await;
 }
 
+/// On a SQLite file, the direct path's transactions take turns on one connection: many at
+/// once (with sqlx writing the same table meanwhile) all commit, and one whose work panics
+/// is rolled back and leaves the connection to the next.
+#[tokio::test]
+async fn direct_transactions_at_once_all_commit_and_survive_a_panic() {
+    each_engine(|store, engine| async move {
+        let Some(direct) = store.direct.clone() else {
+            return; // PostgreSQL: sqlx alone
+        };
+        let id = person(&store, "mtremblay").await;
+        let session = |id_hash: String| {
+            sessions::insert_statement(
+                &NewSession {
+                    id_hash: &id_hash,
+                    person_id: &id,
+                    expires_at: 9_000,
+                    client_ip: "198.51.100.7",
+                    user_agent: "test",
+                },
+                1_000,
+            )
+        };
+        let sqlx_store = Store {
+            direct: None,
+            ..store.clone()
+        };
+        let mut writes = tokio::task::JoinSet::new();
+        for n in 0..24 {
+            let (store, statement) = match n % 4 {
+                0 => (sqlx_store.clone(), session(format!("sqlx-{n}"))),
+                _ => (store.clone(), session(format!("direct-{n}"))),
+            };
+            writes.spawn(async move { store.write_all(vec![statement]).await });
+        }
+        while let Some(written) = writes.join_next().await {
+            written
+                .expect("join")
+                .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        }
+        assert_eq!(count(&store, "sessions").await, 24, "{engine}");
+
+        let panicking = {
+            let (direct, statement) = (direct.clone(), session("panicked".into()));
+            tokio::spawn(async move {
+                direct
+                    .write(move |transaction| -> sesame::error::Result<()> {
+                        statement.execute_direct(transaction)?;
+                        panic!("a job that panics mid-transaction")
+                    })
+                    .await
+            })
+        };
+        let failure = panicking.await.expect_err("the panic reaches its caller");
+        assert!(failure.is_panic(), "{engine}: {failure}");
+        store
+            .write_all(vec![session("after".into())])
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: after a panic: {e}"));
+        assert_eq!(
+            count(&store, "sessions").await,
+            25,
+            "{engine}: half a job kept"
+        );
+    })
+    .await;
+}
+
 /// Both paths bind `$n` to the n-th parameter, wherever and however often it appears.
 #[tokio::test]
 async fn a_statement_binds_its_numbered_parameters_by_number() {
