@@ -13,6 +13,7 @@ use sesame::store::{
     purge::{self, Cutoffs, EXPIRED_GRACE_SECS},
     recovery,
     sessions::{self, NewSession},
+    statement::Statement,
     throttle::{self, Rule},
 };
 
@@ -185,6 +186,20 @@ async fn a_sign_in_reads_the_person_and_the_throttle_in_one_query() {
     .await;
 }
 
+/// The statement opening session `id_hash` for `person_id`, live at 1,000 until 9,000.
+fn session_statement(person_id: &str, id_hash: &str) -> Statement {
+    sessions::insert_statement(
+        &NewSession {
+            id_hash,
+            person_id,
+            expires_at: 9_000,
+            client_ip: "198.51.100.7",
+            user_agent: "test",
+        },
+        1_000,
+    )
+}
+
 /// `write_all` commits its statements together or not at all, on each path: on a SQLite
 /// file a job on the store's own connection, else a sqlx transaction.
 #[tokio::test]
@@ -205,18 +220,7 @@ async fn statements_written_together_are_all_kept_or_none() {
             None => vec![("sqlx", store.clone())],
         };
         for (path, store) in paths {
-            let session = |id_hash: &str| {
-                sessions::insert_statement(
-                    &NewSession {
-                        id_hash,
-                        person_id: &id,
-                        expires_at: 9_000,
-                        client_ip: "198.51.100.7",
-                        user_agent: "test",
-                    },
-                    1_000,
-                )
-            };
+            let session = |id_hash: &str| session_statement(&id, id_hash);
             let event = audit::record_statement(
                 AuditEvent {
                     kind: AuditKind::SignInSucceeded,
@@ -283,18 +287,7 @@ async fn direct_transactions_at_once_all_commit_and_survive_a_panic() {
             return; // PostgreSQL: sqlx alone
         };
         let id = person(&store, "mtremblay").await;
-        let session = |id_hash: String| {
-            sessions::insert_statement(
-                &NewSession {
-                    id_hash: &id_hash,
-                    person_id: &id,
-                    expires_at: 9_000,
-                    client_ip: "198.51.100.7",
-                    user_agent: "test",
-                },
-                1_000,
-            )
-        };
+        let session = |id_hash: String| session_statement(&id, &id_hash);
         let sqlx_store = Store {
             direct: None,
             ..store.clone()
@@ -343,7 +336,7 @@ async fn direct_transactions_at_once_all_commit_and_survive_a_panic() {
 /// Both paths bind `$n` to the n-th parameter, wherever and however often it appears.
 #[tokio::test]
 async fn a_statement_binds_its_numbered_parameters_by_number() {
-    use sesame::store::statement::{Columns, Statement};
+    use sesame::store::statement::Columns;
     each_engine(|store, engine| async move {
         let statement = Statement::new(
             "SELECT CAST($2 AS TEXT) AS b, CAST($1 AS TEXT) AS a, CAST($2 AS TEXT) AS c, \

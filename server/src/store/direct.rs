@@ -16,9 +16,9 @@
 //! The transactions of this path take turns on one connection. Left to SQLite's locks,
 //! two of them at once made the second poll for the write lock, sleeping 1, 2, 5 ms and
 //! more between tries (its busy handler): under the sign-in benchmark, a sleep for about
-//! one sign-in in seven, each a wasted lock attempt, a wake-up and a delay. Waiting on a mutex instead, a transaction
-//! starts as soon as the one before it ends, and the one connection's page cache stays
-//! valid from one write to the next.
+//! one sign-in in seven, each a wasted lock attempt, a wake-up and a delay. Waiting on a
+//! mutex instead, a transaction starts as soon as the one before it ends, and the one
+//! connection's page cache stays valid from one write to the next.
 
 use std::{
     fmt,
