@@ -4,7 +4,7 @@
 mod common;
 
 use sesame::store::{
-    Store, audit,
+    Durability, Engine, Store, audit,
     audit::{AuditEvent, AuditKind},
     flows::{self, NewFlow},
     new_id, outbox,
@@ -234,7 +234,7 @@ async fn statements_written_together_are_all_kept_or_none() {
             );
             let (hash, second) = (format!("{path}-1"), format!("{path}-2"));
             store
-                .write_all(vec![session(&hash), event.clone()])
+                .write_all(vec![session(&hash), event.clone()], Durability::Synced)
                 .await
                 .unwrap_or_else(|e| panic!("{engine} {path}: {e}"));
             let live = sessions::find_live(&store.pool, &hash, 1_000, 600)
@@ -249,7 +249,10 @@ async fn statements_written_together_are_all_kept_or_none() {
             // The second statement fails (the same session again): the first is undone.
             let events_before = count(&store, "audit_events").await;
             let refused = store
-                .write_all(vec![event.clone(), session(&second), session(&hash)])
+                .write_all(
+                    vec![event.clone(), session(&second), session(&hash)],
+                    Durability::Deferred,
+                )
                 .await;
             assert!(
                 refused.is_err(),
@@ -269,7 +272,7 @@ async fn statements_written_together_are_all_kept_or_none() {
             );
             // Nothing is left holding the write lock.
             store
-                .write_all(vec![session(&second)])
+                .write_all(vec![session(&second)], Durability::Synced)
                 .await
                 .unwrap_or_else(|e| panic!("{engine} {path}: after a failure: {e}"));
         }
@@ -298,7 +301,7 @@ async fn direct_transactions_at_once_all_commit_and_survive_a_panic() {
                 0 => (sqlx_store.clone(), session(format!("sqlx-{n}"))),
                 _ => (store.clone(), session(format!("direct-{n}"))),
             };
-            writes.spawn(async move { store.write_all(vec![statement]).await });
+            writes.spawn(async move { store.write_all(vec![statement], Durability::Synced).await });
         }
         while let Some(written) = writes.join_next().await {
             written
@@ -311,17 +314,20 @@ async fn direct_transactions_at_once_all_commit_and_survive_a_panic() {
             let (direct, statement) = (direct.clone(), session("panicked".into()));
             tokio::spawn(async move {
                 direct
-                    .write(move |transaction| -> sesame::error::Result<()> {
-                        statement.execute_direct(transaction)?;
-                        panic!("a job that panics mid-transaction")
-                    })
+                    .write(
+                        Durability::Synced,
+                        move |transaction| -> sesame::error::Result<()> {
+                            statement.execute_direct(transaction)?;
+                            panic!("a job that panics mid-transaction")
+                        },
+                    )
                     .await
             })
         };
         let failure = panicking.await.expect_err("the panic reaches its caller");
         assert!(failure.is_panic(), "{engine}: {failure}");
         store
-            .write_all(vec![session("after".into())])
+            .write_all(vec![session("after".into())], Durability::Synced)
             .await
             .unwrap_or_else(|e| panic!("{engine}: after a panic: {e}"));
         assert_eq!(
@@ -329,6 +335,72 @@ async fn direct_transactions_at_once_all_commit_and_survive_a_panic() {
             25,
             "{engine}: half a job kept"
         );
+    })
+    .await;
+}
+
+/// A deferred transaction, and it alone, commits without waiting for the disk: each one
+/// records the setting it ran under (SQLite's `synchronous` on the direct path: 1 NORMAL,
+/// 2 FULL; PostgreSQL's `synchronous_commit`). sqlx's SQLite connections (an in-memory
+/// database's only path) always wait.
+#[tokio::test]
+async fn only_deferred_transactions_commit_without_waiting_for_the_disk() {
+    each_engine(|store, engine| async move {
+        sqlx::query("CREATE TABLE commit_settings (n INTEGER NOT NULL, setting TEXT NOT NULL)")
+            .execute(&store.pool)
+            .await
+            .expect("create");
+        let (setting, deferred, synced) = match store.engine {
+            Engine::Sqlite => (
+                "CAST(synchronous AS TEXT) FROM pragma_synchronous",
+                "1",
+                "2",
+            ),
+            Engine::Postgres => ("current_setting('synchronous_commit')", "off", "on"),
+        };
+        let mut paths = vec![("direct or PostgreSQL", store.clone(), deferred)];
+        if store.direct.is_some() {
+            let sqlx_store = Store {
+                direct: None,
+                ..store.clone()
+            };
+            paths.push(("sqlx on SQLite", sqlx_store, synced));
+        }
+        let order = [
+            Durability::Synced,
+            Durability::Deferred,
+            Durability::Deferred,
+            Durability::Synced,
+            Durability::Deferred,
+        ];
+        for (path, store, deferred) in paths {
+            sqlx::query("DELETE FROM commit_settings")
+                .execute(&store.pool)
+                .await
+                .expect("delete");
+            for (n, durability) in order.iter().enumerate() {
+                let record = Statement::new(format!(
+                    "INSERT INTO commit_settings (n, setting) SELECT {n}, {setting}"
+                ));
+                store
+                    .write_all(vec![record], *durability)
+                    .await
+                    .unwrap_or_else(|e| panic!("{engine} {path}: {e}"));
+            }
+            let recorded: Vec<String> =
+                sqlx::query_scalar("SELECT setting FROM commit_settings ORDER BY n")
+                    .fetch_all(&store.pool)
+                    .await
+                    .expect("read");
+            let expected: Vec<&str> = order
+                .iter()
+                .map(|durability| match durability {
+                    Durability::Synced => synced,
+                    Durability::Deferred => deferred,
+                })
+                .collect();
+            assert_eq!(recorded, expected, "{engine} {path}");
+        }
     })
     .await;
 }

@@ -36,6 +36,7 @@ use crate::{
     error::Result,
     state::Sesame,
     store::{
+        Durability,
         audit::AuditKind,
         flows::{self, NewFlow},
         new_id,
@@ -215,6 +216,8 @@ async fn sign_in(
         // One transaction: the failures are forgotten, and the session (or the terms flow)
         // opened, together. Only counted failures need a write: a failure counted between
         // the read above and this commit is left to its window, as if it came just after.
+        // The commit does not wait for the disk: a power cut that undid it would only
+        // sign the person out ([`Durability::Deferred`]).
         let mut writes = Vec::with_capacity(3);
         if standing.is_counting(&login_key) {
             writes.push(throttle::clear_statement(&login_key));
@@ -230,7 +233,7 @@ async fn sign_in(
                 SignInOutcome::SignedIn { session_cookie }
             }
         };
-        sesame.store.write_all(writes).await?;
+        sesame.store.write_all(writes, Durability::Deferred).await?;
         if let SignInOutcome::TermsRequired { .. } = outcome {
             crate::metrics::flow_started(KIND);
         }

@@ -7,11 +7,12 @@
 //! switches, tens of microseconds of CPU: a sign-in made about ten of them, as much CPU as
 //! the rest of its request. Here a read runs where it is asked (a lookup by key in a WAL
 //! database never waits for the writer), and a transaction runs whole as one job on a
-//! blocking thread (its COMMIT waits for the disk): one hand-off however many statements.
+//! blocking thread (its COMMIT may wait for the disk): one hand-off however many statements.
 //!
 //! Both paths use the same file, the same settings (foreign keys, a 5 s busy timeout,
-//! SQLite's default FULL synchronous) and the same SQL ([`super::statement`]); SQLite's own
-//! locks order their writes against sqlx's.
+//! SQLite's default FULL synchronous, except for the transactions a caller defers:
+//! [`Durability`]) and the same SQL ([`super::statement`]); SQLite's own locks order their
+//! writes against sqlx's.
 //!
 //! The transactions of this path take turns on one connection. Left to SQLite's locks,
 //! two of them at once made the second poll for the write lock, sleeping 1, 2, 5 ms and
@@ -30,6 +31,7 @@ use std::{
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use super::Durability;
 use crate::error::Result;
 
 /// Reading connections kept open between reads; more are opened when more run at once.
@@ -40,7 +42,29 @@ pub struct DirectSqlite {
     idle_readers: Mutex<Vec<Connection>>,
     /// The one connection of this path's transactions, opened at the first; whoever holds
     /// the lock is the only writer of this path.
-    writer: Mutex<Option<Connection>>,
+    writer: Mutex<Option<Writer>>,
+}
+
+/// The writing connection, and the durability its commits have now.
+struct Writer {
+    conn: Connection,
+    durability: Durability,
+}
+
+impl Writer {
+    /// Sets the durability of the commits to come: SQLite's `synchronous` is the
+    /// connection's, FULL by default (in WAL mode NORMAL syncs at checkpoints only).
+    fn commit_with(&mut self, durability: Durability) -> Result<()> {
+        if self.durability != durability {
+            let synchronous = match durability {
+                Durability::Synced => "FULL",
+                Durability::Deferred => "NORMAL",
+            };
+            self.conn.pragma_update(None, "synchronous", synchronous)?;
+            self.durability = durability;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for DirectSqlite {
@@ -113,22 +137,29 @@ impl DirectSqlite {
 
     /// Runs `work` as one transaction (begun IMMEDIATE: it holds the write lock from its
     /// first statement) on a blocking thread, after the transactions of this path before
-    /// it, and commits it if `work` succeeds. It runs to its end even if the caller stops
-    /// waiting: committed or rolled back, never left open.
+    /// it, and commits it, as `durability` says, if `work` succeeds. It runs to its end even
+    /// if the caller stops waiting: committed or rolled back, never left open.
     pub async fn write<T: Send + 'static>(
         self: &Arc<Self>,
+        durability: Durability,
         work: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let direct = Arc::clone(self);
         let job = tokio::task::spawn_blocking(move || {
             let mut writer = locked(&direct.writer);
-            let conn = match writer.as_mut() {
-                Some(conn) => conn,
-                None => writer.insert(direct.open()?),
+            let writer = match writer.as_mut() {
+                Some(writer) => writer,
+                None => writer.insert(Writer {
+                    conn: direct.open()?,
+                    durability: Durability::Synced,
+                }),
             };
+            writer.commit_with(durability)?;
             // A transaction that failed (or whose work panicked) is rolled back when
             // dropped: the connection is left clean for the next one.
-            let transaction = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let transaction = writer
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let answer = work(&transaction)?;
             transaction.commit()?;
             Ok(answer)
